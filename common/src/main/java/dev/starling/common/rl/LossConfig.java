@@ -1,0 +1,35 @@
+package dev.starling.common.rl;
+
+/**
+ * The actor-critic loss and its clipping. Every term is a mean over the T x B samples, so the
+ * learning rate does not depend on the batch size:
+ * {@code loss = pg + baselineCost * 0.5 * mean((v - V)^2) - entropyCost * mean(H(pi))}.
+ *
+ * @param rewardScale         rewards are multiplied by this before V-trace (Sample Factory's
+ *                            reward_scale): keeps value targets near unit scale
+ * @param normalizeAdvantages standardise the policy-gradient advantages per batch (cleanrl's
+ *                            norm_adv), so the policy step size does not follow the return scale
+ */
+public record LossConfig(VTraceConfig vtrace, double baselineCost, double entropyCost, double maxGradNorm,
+        double rewardScale, boolean normalizeAdvantages) {
+
+    public LossConfig {
+        if (!(baselineCost >= 0) || !(entropyCost >= 0)) {
+            throw new IllegalArgumentException("loss costs must be >= 0");
+        }
+        if (!(maxGradNorm > 0)) {
+            throw new IllegalArgumentException("max grad norm must be > 0, got " + maxGradNorm);
+        }
+        if (!(rewardScale > 0) || Double.isInfinite(rewardScale)) {
+            throw new IllegalArgumentException("reward scale must be finite and > 0, got " + rewardScale);
+        }
+    }
+
+    public LossConfig withRewardScale(double scale) {
+        return new LossConfig(vtrace, baselineCost, entropyCost, maxGradNorm, scale, normalizeAdvantages);
+    }
+
+    public static LossConfig defaults() {
+        return new LossConfig(VTraceConfig.defaults(0.99), 0.5, 0.01, 40.0, 1.0, true);
+    }
+}

@@ -1,0 +1,95 @@
+package dev.starling.common.model;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+
+import dev.starling.common.rl.ForwardPath;
+import dev.starling.common.rl.Rollout;
+import dev.starling.common.rl.RolloutFixtures;
+import dev.starling.common.rl.SequenceForward;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.junit.jupiter.api.Test;
+
+/** The actor's batched LSTM cell must equal the learner's LSTM on the same inputs. */
+class PolicyInferenceTest {
+
+    private static final ModelConfig CONFIG = new ModelConfig(4, 2, 16, 32);
+
+    @Test
+    void cellStepsEqualLearnerLstmIncludingResetsAndStoredState() {
+        int t = 10;
+        int k = 6;
+        try (ActorCritic model = new ActorCritic(CONFIG, 3, Torch.device("cpu"));
+                PolicyInference policy = new PolicyInference(model, k)) {
+            Rollout r = RolloutFixtures.random(CONFIG, t, k, RolloutFixtures.Dones.RANDOM, 11);
+            Arrays.fill(r.initialH, 0f);
+            Arrays.fill(r.initialC, 0f);
+            int out = CONFIG.numActions() + 1;
+            float[] actor = new float[(t + 1) * k * out];
+            float[] obs = new float[k * CONFIG.observationSize()];
+            float[] step = new float[k * out];
+            boolean[] done = new boolean[k];
+            for (int s = 0; s <= t; s++) {
+                System.arraycopy(r.observations, s * obs.length, obs, 0, obs.length);
+                policy.step(obs, step);
+                System.arraycopy(step, 0, actor, s * step.length, step.length);
+                if (s < t) {
+                    System.arraycopy(r.dones, s * k, done, 0, k);
+                    policy.resetWhereDone(done);
+                }
+            }
+            float[] learner;
+            try (PointerScope scope = new PointerScope()) {
+                Tensor o = Torch.floats(r.observations, model.device(), t + 1, k, CONFIG.observationSize());
+                Tensor h0 = Torch.floats(r.initialH, model.device(), k, CONFIG.lstmSize());
+                Tensor c0 = Torch.floats(r.initialC, model.device(), k, CONFIG.lstmSize());
+                learner = Torch.toArray(SequenceForward.run(model, o, h0, c0, r.dones, t, k, ForwardPath.FAST).detach());
+            }
+            double worst = 0;
+            for (int i = 0; i < actor.length; i++) {
+                worst = Math.max(worst, Math.abs(actor[i] - learner[i]));
+            }
+            assertTrue(worst < 1e-5, "actor cell and learner LSTM differ by " + worst);
+        }
+    }
+
+    @Test
+    void readStateReturnsTheCarriedState() {
+        try (ActorCritic model = new ActorCritic(CONFIG, 3, Torch.device("cpu"));
+                PolicyInference policy = new PolicyInference(model, 2)) {
+            float[] h = new float[2 * CONFIG.lstmSize()];
+            float[] c = new float[2 * CONFIG.lstmSize()];
+            policy.readState(h, c);
+            assertTrue(allZero(h) && allZero(c), "a new policy starts from the zero state");
+            policy.step(new float[] {0.1f, 0.2f, 0.3f, 0.4f, -1f, 0.5f, 0.2f, 0f}, new float[6]);
+            policy.readState(h, c);
+            assertTrue(!allZero(h) && !allZero(c));
+            policy.resetWhereDone(new boolean[] {true, false});
+            policy.readState(h, c);
+            assertTrue(allZero(Arrays.copyOfRange(h, 0, CONFIG.lstmSize())), "env 0 was reset");
+            assertTrue(!allZero(Arrays.copyOfRange(h, CONFIG.lstmSize(), 2 * CONFIG.lstmSize())), "env 1 kept its state");
+        }
+    }
+
+    @Test
+    void rejectsWrongSizes() {
+        try (ActorCritic model = new ActorCritic(CONFIG, 3, Torch.device("cpu"));
+                PolicyInference policy = new PolicyInference(model, 2)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> policy.step(new float[3], new float[6]));
+            assertTrue(e.getMessage().contains("expected 8"), e.getMessage());
+        }
+    }
+
+    private static boolean allZero(float[] x) {
+        for (float v : x) {
+            if (v != 0f) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,84 @@
+package dev.starling.learner;
+
+import java.util.function.Consumer;
+
+import dev.starling.common.env.EnvInfo;
+import dev.starling.common.env.Environments;
+import dev.starling.common.env.VectorEnv;
+import dev.starling.common.model.ActorCritic;
+import dev.starling.common.model.ModelConfig;
+import dev.starling.common.model.PolicyInference;
+import dev.starling.common.model.Torch;
+import dev.starling.common.rl.Optimizer;
+import dev.starling.common.rl.Rollout;
+import dev.starling.common.rl.TrainStep;
+import dev.starling.common.rl.UpdateStats;
+import dev.starling.common.rollout.ReturnTracker;
+import dev.starling.common.rollout.RolloutCollector;
+
+/**
+ * The single-process synchronous trainer: collect one rollout of K environments x T steps
+ * with the current weights, train on it, repeat. No network, no parallelism: the baseline the
+ * cluster is measured against, and the proof that the learning maths works.
+ */
+public final class SyncTrainer {
+
+    /** Progress after an update, for logs and the launcher's progress line. */
+    public record Progress(long frames, long episodes, double averageReturn, long updates, double seconds,
+            UpdateStats last) {
+        public double fps() {
+            return seconds > 0 ? frames / seconds : 0;
+        }
+    }
+
+    /** How a run ended. */
+    public record Result(boolean solved, long frames, long episodes, double averageReturn, long updates,
+            long skippedUpdates, double seconds) {
+        public double fps() {
+            return seconds > 0 ? frames / seconds : 0;
+        }
+    }
+
+    private SyncTrainer() {
+    }
+
+    /** Trains until the target return (over a full 100-episode window) or the budget. */
+    public static Result run(SyncConfig config, Consumer<Progress> progress, long progressEveryUpdates) {
+        EnvInfo info = Environments.info(config.env());
+        ModelConfig modelConfig = new ModelConfig(info.observationSize(), info.numActions(),
+                config.encoderSize(), config.lstmSize());
+        VectorEnv env = Environments.create(config.env(), config.numEnvs(), config.seed());
+        try (ActorCritic model = new ActorCritic(modelConfig, config.seed(), Torch.device(config.device()));
+                Optimizer optimizer = Optimizer.create(config.optimizer(), model.parameters(), config.learningRate());
+                PolicyInference policy = new PolicyInference(model, config.numEnvs())) {
+            TrainStep step = new TrainStep(model, optimizer, config.loss(), config.forwardPath());
+            RolloutCollector collector = new RolloutCollector(env, policy, config.seed() ^ 0x5DEECE66DL);
+            Rollout rollout = new Rollout(config.unroll(), config.numEnvs(), modelConfig);
+            ReturnTracker returns = new ReturnTracker();
+            long start = System.nanoTime();
+            long frames = 0;
+            long updates = 0;
+            while (true) {
+                collector.collect(rollout, returns);
+                frames += rollout.frames();
+                UpdateStats stats = step.update(rollout);
+                updates++;
+                double seconds = (System.nanoTime() - start) / 1e9;
+                if (progressEveryUpdates > 0 && updates % progressEveryUpdates == 0) {
+                    progress.accept(new Progress(frames, returns.episodes(), returns.average(), updates, seconds, stats));
+                }
+                boolean solved = returns.windowFull() && returns.average() >= config.targetReturn();
+                boolean outOfBudget = (config.maxFrames() > 0 && frames >= config.maxFrames())
+                        || (config.maxSeconds() > 0 && seconds >= config.maxSeconds());
+                if (solved || outOfBudget) {
+                    return new Result(solved, frames, returns.episodes(), returns.average(), updates,
+                            step.skippedUpdates(), seconds);
+                }
+                if (updates % 500 == 0) {
+                    // Collect the small Java-side wrappers of native objects now and then.
+                    System.gc();
+                }
+            }
+        }
+    }
+}
