@@ -1,0 +1,61 @@
+package dev.starling.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import dev.starling.learner.bench.FoundationBenchmark;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code starling bench}: measures this machine and writes a Markdown and a JSON table. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Measure the learner update (fast split-at-done path vs the reference loop) and actor",
+            "collection speed on this machine, side by side in one run. Reports; asserts nothing."})
+final class BenchCommand implements Callable<Integer> {
+
+    @Option(names = "--quick", description = "Shorter measurements (about a minute).")
+    boolean quick;
+
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "bench-results",
+            description = "Where bench.md and bench.json go. Default: ${DEFAULT-VALUE}.")
+    Path out;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintStream log = System.out;
+        log.println("benchmark (one libtorch thread, OMP_NUM_THREADS=" + System.getenv("OMP_NUM_THREADS") + ")");
+        List<FoundationBenchmark.Line> lines = FoundationBenchmark.run(quick, log);
+        Files.createDirectories(out);
+        StringBuilder md = new StringBuilder();
+        md.append("| measurement | ms per call | rate | unit |\n|---|---:|---:|---|\n");
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("date", LocalDate.now().toString());
+        json.put("cores", Runtime.getRuntime().availableProcessors());
+        json.put("provenance", Provenance.all());
+        Map<String, Object> results = new LinkedHashMap<>();
+        for (FoundationBenchmark.Line l : lines) {
+            md.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %s |%n", l.name(),
+                    Double.isNaN(l.msPerCall()) ? "" : String.format(Locale.ROOT, "%.3f", l.msPerCall()),
+                    l.perSecond(), l.unit()));
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("ms_per_call", l.msPerCall());
+            entry.put("rate", l.perSecond());
+            entry.put("unit", l.unit());
+            results.put(l.name(), entry);
+        }
+        json.put("results", results);
+        Files.writeString(out.resolve("bench.md"), md, StandardCharsets.UTF_8);
+        Files.writeString(out.resolve("bench.json"), Json.write(json), StandardCharsets.UTF_8);
+        log.println("wrote " + out.resolve("bench.md") + " and " + out.resolve("bench.json"));
+        return 0;
+    }
+}

@@ -1,0 +1,298 @@
+package dev.starling.ps;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import com.google.protobuf.Timestamp;
+import dev.starling.proto.v1.Checkpoint;
+import dev.starling.proto.v1.ParameterServerGrpc;
+import dev.starling.proto.v1.Provenance;
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.micrometer.core.instrument.MeterRegistry;
+
+/**
+ * The parameter-server process: the {@link ParameterStore}, its gRPC service and the gRPC health
+ * service on one {@link Server}, plus periodic checkpoints.
+ *
+ * <p>Lifecycle: NEW -> {@link #start()} -> RUNNING -> {@link #close()} -> CLOSED. {@code start}
+ * restores the newest valid checkpoint (if a directory is configured), starts the server and
+ * reports SERVING. {@code close} is idempotent: it reports NOT_SERVING, stops accepting calls,
+ * refuses further publishes, writes a final checkpoint if the version changed, ends watch streams
+ * with UNAVAILABLE, then {@code shutdown()}, {@code awaitTermination} (5 s) and
+ * {@code shutdownNow()}. The instance owns its executors and shuts them down in {@code close}.
+ *
+ * <p>Thread-safe. Metrics (all tagged {@code role=parameter-server}): {@code starling.rejected},
+ * {@code starling.parameters.version}, {@code starling.parameters.watchers},
+ * {@code starling.weights.broadcast}. Use one instance per {@link MeterRegistry}.
+ */
+public final class ParameterServer implements AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger(ParameterServer.class.getName());
+
+    /** How long {@link #close()} waits for calls to finish before cancelling them. */
+    static final long SHUTDOWN_TIMEOUT_SECONDS = 5;
+    /** Keepalive pings from clients are accepted this often (actors hold watch streams for hours). */
+    static final long PERMIT_KEEPALIVE_SECONDS = 10;
+
+    private enum State { NEW, RUNNING, CLOSED }
+
+    private final ParameterServerConfig config;
+    private final ParameterStore store;
+    private final ParameterServerService service;
+    private final HealthStatusManager health = new HealthStatusManager();
+    private final ExecutorService callExecutor;
+    private final ExecutorService broadcastExecutor;
+    private final ScheduledExecutorService checkpointScheduler;
+    private final CheckpointStore checkpoints;
+    private final Server server;
+    private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
+    private final Object checkpointLock = new Object();
+    /** Version of the newest checkpoint written or restored; -1 for none. Guarded by checkpointLock. */
+    private long checkpointedVersion = -1;
+
+    /**
+     * Wires the service onto {@code builder}, which may be any transport (tests pass an
+     * in-process builder). Installs on it a bounded call executor, the inbound message limit
+     * from {@code config}, the ParameterServer service and the health service; it does not set
+     * a port (that is the builder's business; see {@link #nettyBuilder}).
+     */
+    public ParameterServer(ServerBuilder<?> builder, ParameterServerConfig config, MeterRegistry registry) {
+        this.config = config;
+        this.store = new ParameterStore(registry);
+        int threads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
+        this.callExecutor = Executors.newFixedThreadPool(threads, daemonThreads("starling-ps-call"));
+        this.broadcastExecutor = Executors.newSingleThreadExecutor(daemonThreads("starling-ps-broadcast"));
+        this.service = new ParameterServerService(store, registry, broadcastExecutor);
+        if (config.checkpointsEnabled()) {
+            this.checkpoints = new CheckpointStore(config.checkpointDir(), config.keepCheckpoints());
+            this.checkpointScheduler = Executors.newSingleThreadScheduledExecutor(daemonThreads("starling-ps-checkpoint"));
+        } else {
+            this.checkpoints = null;
+            this.checkpointScheduler = null;
+        }
+        this.server = builder
+                .executor(callExecutor)
+                .maxInboundMessageSize(config.maxMessageBytes())
+                .addService(service)
+                .addService(health.getHealthService())
+                .build();
+    }
+
+    /** A plaintext Netty server on {@code config.port()}, configured by {@link #nettyBuilder}. */
+    public static ParameterServer forPort(ParameterServerConfig config, MeterRegistry registry) {
+        return new ParameterServer(nettyBuilder(config), config, registry);
+    }
+
+    /**
+     * A Netty builder on {@code config.port()} (all interfaces) that lets long-lived watch streams
+     * live: clients may ping every {@value #PERMIT_KEEPALIVE_SECONDS} s even without calls, the
+     * server pings idle connections every 60 s and drops them after 20 s without an answer. Add
+     * TLS or interceptors to it, then pass it to the constructor.
+     */
+    public static NettyServerBuilder nettyBuilder(ParameterServerConfig config) {
+        return NettyServerBuilder.forPort(config.port())
+                .maxInboundMessageSize(config.maxMessageBytes())
+                .permitKeepAliveTime(PERMIT_KEEPALIVE_SECONDS, TimeUnit.SECONDS)
+                .permitKeepAliveWithoutCalls(true)
+                .keepAliveTime(60, TimeUnit.SECONDS)
+                .keepAliveTimeout(20, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Restores the newest valid checkpoint (if configured), starts serving, reports SERVING and
+     * schedules periodic checkpoints.
+     *
+     * @throws IOException if the checkpoint directory cannot be created or listed, or the server
+     *     cannot bind; the instance is closed then
+     * @throws IllegalStateException if already started or closed
+     */
+    public ParameterServer start() throws IOException {
+        if (state.get() != State.NEW) {
+            throw new IllegalStateException("parameter server is " + state.get() + ", start() needs NEW");
+        }
+        LOG.log(Level.INFO, "parameter server config: {0}", config);
+        try {
+            if (checkpoints != null) {
+                checkpoints.open();
+                restoreNewestCheckpoint();
+            }
+            server.start();
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e;
+        }
+        if (!state.compareAndSet(State.NEW, State.RUNNING)) {
+            server.shutdownNow();
+            throw new IllegalStateException("parameter server was closed while starting");
+        }
+        health.setStatus("", ServingStatus.SERVING);
+        health.setStatus(ParameterServerGrpc.SERVICE_NAME, ServingStatus.SERVING);
+        if (checkpointScheduler != null) {
+            long every = config.checkpointIntervalSeconds();
+            checkpointScheduler.scheduleWithFixedDelay(this::periodicCheckpoint, every, every, TimeUnit.SECONDS);
+        }
+        LOG.log(Level.INFO, "parameter server started on port {0,number,#}, holding version {1}", server.getPort(),
+                store.version().isPresent() ? Long.toString(store.version().getAsLong()) : "none");
+        return this;
+    }
+
+    /** The bound port (useful with port 0); -1 for transports without one (in-process). */
+    public int port() {
+        return server.getPort();
+    }
+
+    /** The state this server serves. */
+    public ParameterStore store() {
+        return store;
+    }
+
+    public ParameterServerConfig config() {
+        return config;
+    }
+
+    /**
+     * Writes a checkpoint now if a directory is configured, something is held and its version
+     * was not checkpointed yet.
+     *
+     * @return the file written, or empty if nothing needed writing
+     */
+    public Optional<Path> checkpointNow() throws IOException {
+        if (checkpoints == null) {
+            return Optional.empty();
+        }
+        synchronized (checkpointLock) {
+            ParameterSnapshot s = store.current();
+            if (s == null || s.version() == checkpointedVersion) {
+                return Optional.empty();
+            }
+            Path file = checkpoints.write(toCheckpoint(s, Provenances.current(config.provenance())));
+            checkpointedVersion = s.version();
+            LOG.log(Level.INFO, "wrote checkpoint {0}", file);
+            return Optional.of(file);
+        }
+    }
+
+    /** Blocks until the server has terminated (after {@link #close()} from another thread). */
+    public void awaitTermination() throws InterruptedException {
+        server.awaitTermination();
+    }
+
+    @Override
+    public void close() {
+        State previous = state.getAndSet(State.CLOSED);
+        if (previous == State.CLOSED) {
+            return;
+        }
+        boolean interrupted = false;
+        health.enterTerminalState();
+        server.shutdown();
+        store.seal();
+        if (checkpointScheduler != null) {
+            checkpointScheduler.shutdown();
+            interrupted |= !awaitQuietly(checkpointScheduler);
+        }
+        if (previous == State.RUNNING) {
+            try {
+                checkpointNow();
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.WARNING, "final checkpoint failed", e);
+            }
+        }
+        service.close();
+        try {
+            if (!server.awaitTermination(SHUTDOWN_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                LOG.log(Level.WARNING, "calls still running after {0} s; cancelling them", SHUTDOWN_TIMEOUT_SECONDS);
+            }
+        } catch (InterruptedException e) {
+            interrupted = true;
+        }
+        server.shutdownNow();
+        broadcastExecutor.shutdown();
+        callExecutor.shutdown();
+        interrupted |= !awaitQuietly(broadcastExecutor);
+        interrupted |= !awaitQuietly(callExecutor);
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        LOG.log(Level.INFO, "parameter server closed");
+    }
+
+    private void restoreNewestCheckpoint() throws IOException {
+        Optional<CheckpointStore.Loaded> loaded = checkpoints.loadNewestValid();
+        if (loaded.isEmpty()) {
+            LOG.log(Level.INFO, "no checkpoint to restore in {0}", checkpoints.dir());
+            return;
+        }
+        Checkpoint c = loaded.get().checkpoint();
+        ParameterSnapshot s = new ParameterSnapshot(c.getParameters(),
+                c.hasOptimizerState() ? c.getOptimizerState() : null,
+                c.getOptimizerStateVersion(), c.getLearnerUpdates(), System.nanoTime());
+        if (store.restore(s)) {
+            synchronized (checkpointLock) {
+                checkpointedVersion = s.version();
+            }
+            LOG.log(Level.INFO, "restored version {0,number,#} ({1,number,#} learner updates) from {2}",
+                    s.version(), s.learnerUpdates(), loaded.get().file());
+        } else {
+            LOG.log(Level.WARNING, "not restoring {0}: the store already holds version {1,number,#}",
+                    loaded.get().file(), store.version().orElse(-1));
+        }
+    }
+
+    private void periodicCheckpoint() {
+        try {
+            checkpointNow();
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "periodic checkpoint failed; will retry", e);
+        }
+    }
+
+    static Checkpoint toCheckpoint(ParameterSnapshot s, Provenance provenance) {
+        Instant now = Instant.now();
+        Checkpoint.Builder b = Checkpoint.newBuilder()
+                .setParameters(s.parameters())
+                .setLearnerUpdates(s.learnerUpdates())
+                .setProvenance(provenance)
+                .setCreatedAt(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()));
+        if (s.hasOptimizerState()) {
+            b.setOptimizerState(s.optimizerState()).setOptimizerStateVersion(s.optimizerStateVersion());
+        }
+        return b.build();
+    }
+
+    /** Waits briefly for an executor; false if interrupted. */
+    private static boolean awaitQuietly(ExecutorService executor) {
+        try {
+            if (!executor.awaitTermination(SHUTDOWN_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                executor.shutdownNow();
+            }
+            return true;
+        } catch (InterruptedException e) {
+            executor.shutdownNow();
+            return false;
+        }
+    }
+
+    private static ThreadFactory daemonThreads(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

@@ -1,0 +1,192 @@
+package dev.starling.ps;
+
+import java.lang.System.Logger.Level;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+
+import dev.starling.common.model.ModelSpecs;
+import dev.starling.proto.v1.OptimizerState;
+import dev.starling.proto.v1.Parameters;
+import dev.starling.proto.v1.PublishParametersRequest;
+import dev.starling.proto.v1.PublishParametersResponse;
+import dev.starling.ps.Validation.Rejection;
+import io.grpc.Status;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+
+/**
+ * The parameter server's state: the current weights with their strictly increasing version, the
+ * newest optimizer state, and the learner's update count, held as one immutable
+ * {@link ParameterSnapshot} that is replaced atomically.
+ *
+ * <p>Thread-safe. Every publish is validated completely before anything changes; a rejected
+ * publish throws a {@link io.grpc.StatusRuntimeException} (INVALID_ARGUMENT for a malformed
+ * message, FAILED_PRECONDITION for a stale version or another model), increments
+ * {@code starling.rejected{role=parameter-server,reason=...}} and leaves the state untouched.
+ * Listeners are called after each accepted publish, outside the store's lock, on the publishing
+ * thread; they must not block.
+ *
+ * <p>Registers the gauge {@code starling.parameters.version} (NaN while nothing is held) with
+ * the registry given to the constructor; use one store per registry.
+ */
+public final class ParameterStore {
+
+    private static final System.Logger LOG = System.getLogger(ParameterStore.class.getName());
+
+    static final String ROLE = "parameter-server";
+
+    private final MeterRegistry registry;
+    private final Object lock = new Object();
+    private final List<Consumer<ParameterSnapshot>> listeners = new CopyOnWriteArrayList<>();
+    /** Written under {@code lock}; read without it. */
+    private volatile ParameterSnapshot current;
+    /** Guarded by {@code lock}. */
+    private boolean sealed;
+
+    public ParameterStore(MeterRegistry registry) {
+        this.registry = registry;
+        Gauge.builder("starling.parameters.version", this, ParameterStore::versionOrNaN)
+                .description("Version of the weights the parameter server holds")
+                .tag("role", ROLE)
+                .register(registry);
+    }
+
+    /**
+     * Validates and applies one publish; see the class comment for the checks and errors.
+     *
+     * @return the version now held
+     * @throws io.grpc.StatusRuntimeException INVALID_ARGUMENT, FAILED_PRECONDITION, or
+     *     UNAVAILABLE once the server is shutting down
+     */
+    public PublishParametersResponse publish(PublishParametersRequest request) {
+        if (!request.hasParameters()) {
+            throw reject(Rejection.invalid("missing_parameters", "publish carries no parameters"));
+        }
+        Parameters p = request.getParameters();
+        Rejection problem = Validation.checkParameters(p);
+        if (problem == null && request.hasOptimizerState()) {
+            problem = Validation.checkOptimizerState(request.getOptimizerState(), p);
+        }
+        if (problem != null) {
+            throw reject(problem);
+        }
+        ParameterSnapshot next;
+        synchronized (lock) {
+            if (sealed) {
+                throw Status.UNAVAILABLE.withDescription("the parameter server is shutting down").asRuntimeException();
+            }
+            ParameterSnapshot held = current;
+            problem = checkSuccessor(held, p);
+            if (problem != null) {
+                throw reject(problem);
+            }
+            OptimizerState opt = held == null ? null : held.optimizerState();
+            long optVersion = held == null ? 0 : held.optimizerStateVersion();
+            if (request.hasOptimizerState()) {
+                opt = request.getOptimizerState();
+                optVersion = p.getVersion();
+            }
+            next = new ParameterSnapshot(p, opt, optVersion, request.getLearnerUpdates(), System.nanoTime());
+            current = next;
+        }
+        notifyListeners(next);
+        return PublishParametersResponse.newBuilder().setVersion(next.version()).build();
+    }
+
+    /**
+     * Installs a state restored from a checkpoint, if nothing is held or it is newer than what
+     * is held and for the same model. Validates it like a publish (without counting rejections).
+     *
+     * @return whether it was installed
+     * @throws IllegalArgumentException if the snapshot is malformed
+     */
+    boolean restore(ParameterSnapshot snapshot) {
+        Rejection problem = Validation.checkParameters(snapshot.parameters());
+        if (problem == null && snapshot.optimizerState() != null) {
+            problem = Validation.checkOptimizerState(snapshot.optimizerState(), snapshot.parameters());
+        }
+        if (problem != null) {
+            throw new IllegalArgumentException(problem.message());
+        }
+        synchronized (lock) {
+            if (sealed || checkSuccessor(current, snapshot.parameters()) != null) {
+                return false;
+            }
+            current = snapshot;
+        }
+        notifyListeners(snapshot);
+        return true;
+    }
+
+    /** The current state, or {@code null} before the first publish or restore. */
+    public ParameterSnapshot current() {
+        return current;
+    }
+
+    /** The version held, empty before the first publish or restore. */
+    public OptionalLong version() {
+        ParameterSnapshot s = current;
+        return s == null ? OptionalLong.empty() : OptionalLong.of(s.version());
+    }
+
+    /** Calls {@code listener} after every accepted publish or restore. */
+    public void addListener(Consumer<ParameterSnapshot> listener) {
+        listeners.add(listener);
+    }
+
+    public void removeListener(Consumer<ParameterSnapshot> listener) {
+        listeners.remove(listener);
+    }
+
+    /** Refuses every later publish with UNAVAILABLE, so a final checkpoint is really final. */
+    void seal() {
+        synchronized (lock) {
+            sealed = true;
+        }
+    }
+
+    /** Null if {@code p} (already validated) may replace {@code held}. */
+    private static Rejection checkSuccessor(ParameterSnapshot held, Parameters p) {
+        if (held == null) {
+            return null;
+        }
+        if (held.specHash() != p.getSpec().getHash()) {
+            return Rejection.precondition("foreign_spec", "parameters are for model spec "
+                    + ModelSpecs.hex(p.getSpec().getHash()) + ", server holds " + ModelSpecs.hex(held.specHash()));
+        }
+        if (p.getVersion() <= held.version()) {
+            return Rejection.precondition("stale_version", "parameters version " + p.getVersion()
+                    + " is not newer than the held version " + held.version() + " (versions must strictly increase)");
+        }
+        return null;
+    }
+
+    private RuntimeException reject(Rejection r) {
+        Counter.builder("starling.rejected")
+                .description("Messages refused as malformed, stale or for another model")
+                .tag("role", ROLE)
+                .tag("reason", r.reason())
+                .register(registry)
+                .increment();
+        LOG.log(Level.WARNING, "rejected publish ({0}): {1}", r.reason(), r.message());
+        return r.toException();
+    }
+
+    private void notifyListeners(ParameterSnapshot s) {
+        for (Consumer<ParameterSnapshot> l : listeners) {
+            try {
+                l.accept(s);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "parameter listener failed", e);
+            }
+        }
+    }
+
+    private double versionOrNaN() {
+        ParameterSnapshot s = current;
+        return s == null ? Double.NaN : s.version();
+    }
+}

@@ -1,0 +1,72 @@
+package dev.starling.ps;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.HashMap;
+import java.util.Map;
+
+import com.google.protobuf.ByteString;
+import dev.starling.common.model.ActorCritic;
+import dev.starling.common.model.ModelConfig;
+import dev.starling.common.model.ModelSpecs;
+import dev.starling.common.model.ParameterCodec;
+import dev.starling.common.model.Torch;
+import dev.starling.proto.v1.OptimizerState;
+import dev.starling.proto.v1.Parameters;
+import dev.starling.proto.v1.PublishParametersRequest;
+
+/** Real weight messages from small libtorch models, built once per (config, seed) and cached. */
+final class TestModels {
+
+    static final ModelConfig CONFIG = new ModelConfig(2, 2, 8, 8);
+    static final ModelConfig OTHER_CONFIG = new ModelConfig(3, 2, 8, 8);
+
+    private static final Map<String, Parameters> CACHE = new HashMap<>();
+
+    private TestModels() {
+    }
+
+    /** Weights of a model with {@link #CONFIG} and the given seed, tagged {@code version}. */
+    static Parameters params(long version, long seed) {
+        return model(CONFIG, seed).toBuilder().setVersion(version).build();
+    }
+
+    static Parameters params(long version) {
+        return params(version, 1);
+    }
+
+    /** Valid weights of another model spec. */
+    static Parameters foreign(long version) {
+        return model(OTHER_CONFIG, 1).toBuilder().setVersion(version).build();
+    }
+
+    static PublishParametersRequest publish(Parameters p) {
+        return PublishParametersRequest.newBuilder().setParameters(p).setLearnerUpdates(p.getVersion() * 10).build();
+    }
+
+    /** An Adam state for {@code p}'s spec: two buffers per parameter filled with {@code fill}. */
+    static OptimizerState adam(Parameters p, float fill, long step) {
+        long elements = ModelSpecs.elementCount(p.getSpec());
+        ByteBuffer buf = ByteBuffer.allocate((int) (elements * 2 * Float.BYTES)).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < elements * 2; i++) {
+            buf.putFloat(fill + i * 1e-6f);
+        }
+        return OptimizerState.newBuilder().setAlgorithm("adam").setStep(step)
+                .setBuffers(ByteString.copyFrom(buf.array())).setSpecHash(p.getSpec().getHash()).build();
+    }
+
+    /** {@code p} with float {@code index} of its weights replaced by {@code value}. */
+    static Parameters withWeight(Parameters p, int index, float value) {
+        byte[] w = p.getWeights().toByteArray();
+        ByteBuffer.wrap(w).order(ByteOrder.LITTLE_ENDIAN).putFloat(index * Float.BYTES, value);
+        return p.toBuilder().setWeights(ByteString.copyFrom(w)).build();
+    }
+
+    private static synchronized Parameters model(ModelConfig config, long seed) {
+        return CACHE.computeIfAbsent(config + "/" + seed, k -> {
+            try (ActorCritic model = new ActorCritic(config, seed, Torch.device("cpu"))) {
+                return new ParameterCodec(model).encode(0);
+            }
+        });
+    }
+}
