@@ -2,11 +2,15 @@ package dev.starling.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.logging.Logger;
 
@@ -16,15 +20,19 @@ import dev.starling.common.rl.LossConfig;
 import dev.starling.common.rl.VTraceConfig;
 import dev.starling.learner.SyncConfig;
 import dev.starling.learner.SyncTrainer;
+import dev.starling.proto.v1.LearnerStatus;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code starling train}: trains a policy and writes a run folder. */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Train an LSTM actor-critic until the target return or the budget.",
-            "Mode sync: one process collects a rollout, trains on it, repeats (the synchronous baseline)."})
+        description = {"Train an LSTM actor-critic until the target return or the budget, and write a run folder",
+            "(checkpoints, metrics.csv, training-curve.png, summary.json, logs). Exit code 0 when solved.",
+            "Modes: impala (default) starts a parameter server, a learner and --actors actor JVMs on",
+            "loopback; sync trains in this process (collect, train, repeat: the baseline)."})
 final class TrainCommand implements Callable<Integer> {
 
     private static final Logger LOG = Logger.getLogger(TrainCommand.class.getName());
@@ -35,49 +43,21 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "Properties file with option defaults (key = option name).")
     Path config;
 
-    @Option(names = "--env", defaultValue = "masked-cartpole",
-            description = "Environment: ${COMPLETION-CANDIDATES}. Default: ${DEFAULT-VALUE}.",
-            completionCandidates = EnvNames.class)
-    String env;
+    @Mixin
+    ModelOptions model;
 
-    @Option(names = "--mode", defaultValue = "sync", description = "Training mode: sync. Default: ${DEFAULT-VALUE}.")
+    @Mixin
+    LearnerOptions learning;
+
+    @Option(names = "--mode", defaultValue = "impala", description = "impala or sync. Default: ${DEFAULT-VALUE}.")
     String mode;
 
-    @Option(names = "--seed", defaultValue = "1", description = "Root seed. Default: ${DEFAULT-VALUE}.")
-    long seed;
+    @Option(names = "--actors", defaultValue = "2", description = "Actor processes (impala). Default: ${DEFAULT-VALUE}.")
+    int actors;
 
-    @Option(names = "--num-envs", defaultValue = "32", description = "Environments stepped together (K). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--num-envs", defaultValue = "32",
+            description = "Environments per actor (K); in sync mode, per rollout. Default: ${DEFAULT-VALUE}.")
     int numEnvs;
-
-    @Option(names = "--unroll", defaultValue = "32", description = "Steps per rollout / TBPTT length (T). Default: ${DEFAULT-VALUE}.")
-    int unroll;
-
-    @Option(names = "--encoder-size", defaultValue = "64", description = "Encoder width. Default: ${DEFAULT-VALUE}.")
-    int encoderSize;
-
-    @Option(names = "--lstm-size", defaultValue = "128", description = "LSTM width. Default: ${DEFAULT-VALUE}.")
-    int lstmSize;
-
-    @Option(names = "--optimizer", defaultValue = "adam", description = "adam or rmsprop. Default: ${DEFAULT-VALUE}.")
-    String optimizer;
-
-    @Option(names = "--learning-rate", defaultValue = "0.001", description = "Default: ${DEFAULT-VALUE}.")
-    double learningRate;
-
-    @Option(names = "--discount", defaultValue = "0.99", description = "Default: ${DEFAULT-VALUE}.")
-    double discount;
-
-    @Option(names = "--entropy-cost", defaultValue = "0.01", description = "Default: ${DEFAULT-VALUE}.")
-    double entropyCost;
-
-    @Option(names = "--baseline-cost", defaultValue = "0.5", description = "Default: ${DEFAULT-VALUE}.")
-    double baselineCost;
-
-    @Option(names = "--max-grad-norm", defaultValue = "40", description = "Global-norm gradient clip. Default: ${DEFAULT-VALUE}.")
-    double maxGradNorm;
-
-    @Option(names = "--reward-scale", description = "Reward multiplier. Default: the environment's (0.05 for CartPole).")
-    Double rewardScale;
 
     @Option(names = "--target-return", defaultValue = "475",
             description = "Stop when the average of the last 100 episodes reaches this. Default: ${DEFAULT-VALUE}.")
@@ -92,21 +72,93 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--run-dir", paramLabel = "DIR", description = "Run folder. Default: runs/<env>-<timestamp>.")
     Path runDir;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "auto, cpu or cuda (learner). Default: ${DEFAULT-VALUE}.")
-    String device;
-
     @Override
-    public Integer call() {
-        if (!mode.equals("sync")) {
-            throw new IllegalArgumentException("unknown --mode '" + mode + "': expected sync");
+    public Integer call() throws Exception {
+        Environments.info(model.env);
+        if (actors < 1 || actors > 256) {
+            throw new IllegalArgumentException("--actors must be in [1, 256], got " + actors);
         }
-        double scale = rewardScale != null ? rewardScale : Environments.info(env).rewardScale();
-        LossConfig loss = new LossConfig(new VTraceConfig(discount, 1.0, 1.0, 1.0), baselineCost, entropyCost,
-                maxGradNorm, scale, true);
-        SyncConfig cfg = new SyncConfig(env, numEnvs, unroll, seed, encoderSize, lstmSize, optimizer, learningRate,
-                loss, ForwardPath.FAST, targetReturn, maxFrames, maxSeconds, device);
         Path dir = runDir != null ? runDir
-                : Path.of("runs", env + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+                : Path.of("runs", model.env + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        switch (mode) {
+            case "sync":
+                return sync(dir);
+            case "impala":
+                return impala(dir);
+            default:
+                throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala or sync");
+        }
+    }
+
+    private int impala(Path dir) throws Exception {
+        List<String> modelArgs = List.of("--env", model.env, "--encoder-size", Integer.toString(model.encoderSize),
+                "--lstm-size", Integer.toString(model.lstmSize), "--unroll", Integer.toString(model.unroll));
+        List<String> learnerArgs = new ArrayList<>(modelArgs);
+        learnerArgs.addAll(List.of("--seed", Long.toString(model.seed)));
+        learnerArgs.addAll(learning.asArgs());
+        SplittableRandom seeds = new SplittableRandom(model.seed);
+        List<List<String>> actorArgs = new ArrayList<>();
+        for (int i = 0; i < actors; i++) {
+            List<String> a = new ArrayList<>(modelArgs);
+            a.addAll(List.of("--seed", Long.toString(seeds.split().nextLong()), "--num-envs", Integer.toString(numEnvs)));
+            actorArgs.add(a);
+        }
+        LOG.info(String.format(Locale.ROOT, "effective configuration: mode impala, env %s, actors %d x %d envs, T %d, "
+                + "encoder %d, LSTM %d, seed %d, %s, target %.1f, max frames %d, max seconds %.0f, run dir %s",
+                model.env, actors, numEnvs, model.unroll, model.encoderSize, model.lstmSize, model.seed, learning,
+                targetReturn, maxFrames, maxSeconds, dir));
+        PrintWriter out = spec.commandLine().getOut();
+        ClusterRun.Outcome outcome;
+        try (RunFolder run = new RunFolder(dir);
+                ClusterRun cluster = new ClusterRun(new ClusterRun.Plan(dir, List.of(), learnerArgs, actorArgs))) {
+            cluster.start();
+            Progress progress = new Progress(out);
+            outcome = cluster.await(targetReturn, maxFrames, maxSeconds, Duration.ofSeconds(1), (seconds, s) -> {
+                double fps = seconds > 0 ? s.getFrames() / seconds : 0;
+                run.add(new RunFolder.Row(seconds, s.getFrames(), fps, s.getEpisodes(), s.getAverageReturn(),
+                        s.getUpdates(), s.getPolicyVersion(), s.getMeanPolicyLag()));
+                progress.show(seconds, s.getFrames(), fps, s.getEpisodes(), s.getAverageReturn(), s.getPolicyVersion(),
+                        s.getMeanPolicyLag());
+            });
+            progress.done();
+            cluster.stopAll();
+            LearnerStatus s = outcome.last();
+            run.writeCurve(String.format(Locale.ROOT, "%s, mode impala, %d actors x %d envs, seed %d", model.env, actors,
+                    numEnvs, model.seed));
+            double fps = outcome.seconds() > 0 ? s.getFrames() / outcome.seconds() : 0;
+            Map<String, Object> summary = new LinkedHashMap<>();
+            summary.put("solved", outcome.solved());
+            summary.put("wall_seconds", outcome.seconds());
+            summary.put("frames", s.getFrames());
+            summary.put("fps", fps);
+            summary.put("final_avg_return", s.getAverageReturn());
+            summary.put("episodes", s.getEpisodes());
+            summary.put("updates", s.getUpdates());
+            summary.put("policy_version", s.getPolicyVersion());
+            summary.put("mean_policy_lag", s.getMeanPolicyLag());
+            summary.put("mode", "impala");
+            summary.put("env", model.env);
+            summary.put("actors", actors);
+            summary.put("envs_per_actor", numEnvs);
+            summary.put("target_return", targetReturn);
+            summary.put("failure", outcome.failure());
+            summary.put("provenance", Provenance.all());
+            run.writeSummary(summary);
+            if (outcome.failure() != null) {
+                out.println("training failed: " + outcome.failure());
+                return 3;
+            }
+            out.printf(Locale.ROOT, "%s: average return %.1f over the last 100 episodes after %d frames in %.1f s"
+                    + " (%.0f frames/s, policy version %d). Run folder: %s%n", outcome.solved() ? "solved" : "not solved",
+                    s.getAverageReturn(), s.getFrames(), outcome.seconds(), fps, s.getPolicyVersion(), dir);
+            return outcome.solved() ? 0 : 1;
+        }
+    }
+
+    private int sync(Path dir) {
+        SyncConfig cfg = new SyncConfig(model.env, numEnvs, model.unroll, model.seed, model.encoderSize, model.lstmSize,
+                learning.optimizer, learning.learningRate, learning.loss(model.env), ForwardPath.FAST, targetReturn,
+                maxFrames, maxSeconds, learning.device);
         LOG.info("effective configuration: " + cfg);
         PrintWriter out = spec.commandLine().getOut();
         try (RunFolder run = new RunFolder(dir)) {
@@ -119,7 +171,7 @@ final class TrainCommand implements Callable<Integer> {
             progress.done();
             run.add(new RunFolder.Row(result.seconds(), result.frames(), result.fps(), result.episodes(),
                     result.averageReturn(), result.updates(), result.updates(), 0));
-            run.writeCurve(String.format(Locale.ROOT, "%s, mode %s, seed %d", env, mode, seed));
+            run.writeCurve(String.format(Locale.ROOT, "%s, mode sync, seed %d", model.env, model.seed));
             Map<String, Object> summary = new LinkedHashMap<>();
             summary.put("solved", result.solved());
             summary.put("wall_seconds", result.seconds());
@@ -130,8 +182,8 @@ final class TrainCommand implements Callable<Integer> {
             summary.put("updates", result.updates());
             summary.put("skipped_updates", result.skippedUpdates());
             summary.put("policy_version", result.updates());
-            summary.put("mode", mode);
-            summary.put("env", env);
+            summary.put("mode", "sync");
+            summary.put("env", model.env);
             summary.put("target_return", targetReturn);
             summary.put("config", cfg.toString());
             summary.put("provenance", Provenance.all());

@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import com.google.protobuf.Timestamp;
+import dev.starling.common.grpc.Servers;
 import dev.starling.proto.v1.Checkpoint;
 import dev.starling.proto.v1.ParameterServerGrpc;
 import dev.starling.proto.v1.Provenance;
@@ -46,7 +47,6 @@ public final class ParameterServer implements AutoCloseable {
     /** How long {@link #close()} waits for calls to finish before cancelling them. */
     static final long SHUTDOWN_TIMEOUT_SECONDS = 5;
     /** Keepalive pings from clients are accepted this often (actors hold watch streams for hours). */
-    static final long PERMIT_KEEPALIVE_SECONDS = 10;
 
     private enum State { NEW, RUNNING, CLOSED }
 
@@ -74,7 +74,7 @@ public final class ParameterServer implements AutoCloseable {
         this.config = config;
         this.store = new ParameterStore(registry);
         int threads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
-        this.callExecutor = Executors.newFixedThreadPool(threads, daemonThreads("starling-ps-call"));
+        this.callExecutor = Servers.boundedExecutor("starling-ps-call", threads);
         this.broadcastExecutor = Executors.newSingleThreadExecutor(daemonThreads("starling-ps-broadcast"));
         this.service = new ParameterServerService(store, registry, broadcastExecutor);
         if (config.checkpointsEnabled()) {
@@ -97,19 +97,9 @@ public final class ParameterServer implements AutoCloseable {
         return new ParameterServer(nettyBuilder(config), config, registry);
     }
 
-    /**
-     * A Netty builder on {@code config.port()} (all interfaces) that lets long-lived watch streams
-     * live: clients may ping every {@value #PERMIT_KEEPALIVE_SECONDS} s even without calls, the
-     * server pings idle connections every 60 s and drops them after 20 s without an answer. Add
-     * TLS or interceptors to it, then pass it to the constructor.
-     */
+    /** A Netty builder on {@code config.port()} with Starling's server settings ({@link Servers#netty}). */
     public static NettyServerBuilder nettyBuilder(ParameterServerConfig config) {
-        return NettyServerBuilder.forPort(config.port())
-                .maxInboundMessageSize(config.maxMessageBytes())
-                .permitKeepAliveTime(PERMIT_KEEPALIVE_SECONDS, TimeUnit.SECONDS)
-                .permitKeepAliveWithoutCalls(true)
-                .keepAliveTime(60, TimeUnit.SECONDS)
-                .keepAliveTimeout(20, TimeUnit.SECONDS);
+        return Servers.netty(config.port(), config.maxMessageBytes());
     }
 
     /**

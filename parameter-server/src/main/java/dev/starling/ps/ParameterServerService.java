@@ -6,6 +6,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
+import dev.starling.common.metrics.Metrics;
 import dev.starling.proto.v1.GetParametersRequest;
 import dev.starling.proto.v1.GetParametersResponse;
 import dev.starling.proto.v1.Parameters;
@@ -43,7 +44,7 @@ final class ParameterServerService extends ParameterServerGrpc.ParameterServerIm
     ParameterServerService(ParameterStore store, MeterRegistry registry, Executor broadcastExecutor) {
         this.store = store;
         this.broadcastExecutor = broadcastExecutor;
-        this.broadcastTimer = Timer.builder("starling.weights.broadcast")
+        this.broadcastTimer = Timer.builder(Metrics.WEIGHTS_BROADCAST)
                 .description("Time from an accepted publish to its send on a watch stream")
                 .tag("role", ParameterStore.ROLE)
                 .register(registry);

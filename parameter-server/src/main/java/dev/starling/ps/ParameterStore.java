@@ -6,6 +6,7 @@ import java.util.OptionalLong;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
+import dev.starling.common.metrics.Metrics;
 import dev.starling.common.model.ModelSpecs;
 import dev.starling.proto.v1.OptimizerState;
 import dev.starling.proto.v1.Parameters;
@@ -48,7 +49,7 @@ public final class ParameterStore {
 
     public ParameterStore(MeterRegistry registry) {
         this.registry = registry;
-        Gauge.builder("starling.parameters.version", this, ParameterStore::versionOrNaN)
+        Gauge.builder(Metrics.PARAMETERS_VERSION, this, ParameterStore::versionOrNaN)
                 .description("Version of the weights the parameter server holds")
                 .tag("role", ROLE)
                 .register(registry);
@@ -165,7 +166,7 @@ public final class ParameterStore {
     }
 
     private RuntimeException reject(Rejection r) {
-        Counter.builder("starling.rejected")
+        Counter.builder(Metrics.REJECTED)
                 .description("Messages refused as malformed, stale or for another model")
                 .tag("role", ROLE)
                 .tag("reason", r.reason())

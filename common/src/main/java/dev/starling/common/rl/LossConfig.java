@@ -7,8 +7,11 @@ package dev.starling.common.rl;
  *
  * @param rewardScale         rewards are multiplied by this before V-trace (Sample Factory's
  *                            reward_scale): keeps value targets near unit scale
- * @param normalizeAdvantages standardise the policy-gradient advantages per batch (cleanrl's
- *                            norm_adv), so the policy step size does not follow the return scale
+ * @param normalizeAdvantages divide the policy-gradient advantages by their batch standard
+ *                            deviation (not centred: see TrainStep#rescale). Off by default: the
+ *                            larger policy steps it gives made training collapse under a
+ *                            policy lag of 4 versions, where plain advantages still learned
+ *                            (measured on masked CartPole)
  */
 public record LossConfig(VTraceConfig vtrace, double baselineCost, double entropyCost, double maxGradNorm,
         double rewardScale, boolean normalizeAdvantages) {
@@ -30,6 +33,6 @@ public record LossConfig(VTraceConfig vtrace, double baselineCost, double entrop
     }
 
     public static LossConfig defaults() {
-        return new LossConfig(VTraceConfig.defaults(0.99), 0.5, 0.01, 40.0, 1.0, true);
+        return new LossConfig(VTraceConfig.defaults(0.99), 0.5, 0.01, 40.0, 1.0, false);
     }
 }

@@ -111,7 +111,7 @@ public final class TrainStep {
         VTrace.compute(t, b, behaviourLogProb, targetLogProb, r.rewards, config.rewardScale(), r.dones, values,
                 config.vtrace(), vs, advantages);
         if (config.normalizeAdvantages()) {
-            standardize(advantages);
+            rescale(advantages);
         }
         Tensor vsT = Torch.floats(vs, device, t, b);
         Tensor advT = Torch.floats(advantages, device, t, b);
@@ -150,8 +150,13 @@ public final class TrainStep {
         }
     }
 
-    /** In place: (x - mean) / (std + 1e-8). */
-    static void standardize(float[] x) {
+    /**
+     * In place: x / (std(x) + 1e-8), without centring. Subtracting the batch mean would add
+     * {@code mean * grad log pi(a)} for every sampled action; on-policy that has zero
+     * expectation, but with policy lag the actions come from the behaviour policy and the term
+     * drags pi toward it (measured: training collapsed at a lag of 2 versions with centring).
+     */
+    static void rescale(float[] x) {
         double mean = 0;
         for (float v : x) {
             mean += v;
@@ -161,9 +166,9 @@ public final class TrainStep {
         for (float v : x) {
             var += (v - mean) * (v - mean);
         }
-        double std = Math.sqrt(var / x.length);
+        double scale = 1.0 / (Math.sqrt(var / x.length) + 1e-8);
         for (int i = 0; i < x.length; i++) {
-            x[i] = (float) ((x[i] - mean) / (std + 1e-8));
+            x[i] = (float) (x[i] * scale);
         }
     }
 

@@ -56,7 +56,7 @@ public final class RolloutCollector {
             System.arraycopy(obs, 0, into.observations, t * envs * obsSize, envs * obsSize);
             policy.step(obs, out);
             for (int k = 0; k < envs; k++) {
-                actions[k] = sample(out, k * stride, numActions);
+                actions[k] = sample(out, k * stride, numActions, rng);
             }
             int base = t * envs;
             for (int k = 0; k < envs; k++) {
@@ -72,8 +72,8 @@ public final class RolloutCollector {
         env.drainEpisodes(episodes);
     }
 
-    /** Samples from softmax(logits[offset .. offset+n)). */
-    private int sample(float[] logits, int offset, int n) {
+    /** Samples an action from softmax(logits[offset .. offset+n)). */
+    public static int sample(float[] logits, int offset, int n, SplittableRandom rng) {
         float max = Float.NEGATIVE_INFINITY;
         for (int j = 0; j < n; j++) {
             max = Math.max(max, logits[offset + j]);

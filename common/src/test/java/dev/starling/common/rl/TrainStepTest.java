@@ -60,16 +60,20 @@ class TrainStepTest {
     }
 
     @Test
-    void standardizeGivesZeroMeanUnitStd() {
+    void rescaleGivesUnitStdAndKeepsSignsAndMean() {
         float[] x = {1, 2, 3, 4, 10};
-        TrainStep.standardize(x);
+        TrainStep.rescale(x);
         double mean = 0;
-        double sq = 0;
         for (float v : x) {
             mean += v;
-            sq += v * v;
+            assertTrue(v > 0, "advantages keep their sign: the batch is not centred");
         }
-        assertEquals(0, mean / x.length, 1e-6);
-        assertEquals(1, Math.sqrt(sq / x.length), 1e-5);
+        mean /= x.length;
+        double var = 0;
+        for (float v : x) {
+            var += (v - mean) * (v - mean);
+        }
+        assertEquals(1, Math.sqrt(var / x.length), 1e-5);
+        assertEquals(4.0 / Math.sqrt(10.0), mean, 1e-5, "mean / std of the original");
     }
 }

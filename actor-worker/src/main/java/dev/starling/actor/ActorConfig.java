@@ -1,0 +1,163 @@
+package dev.starling.actor;
+
+import java.time.Duration;
+
+import dev.starling.common.env.EnvInfo;
+import dev.starling.common.env.Environments;
+import dev.starling.common.grpc.Channels;
+import dev.starling.common.model.ModelConfig;
+
+/**
+ * Settings of one actor process: the one place that defines each key, its default and its
+ * validation. Immutable; an invalid value fails in the constructor with an
+ * {@link IllegalArgumentException} that names the field.
+ *
+ * @param actorId stable name of this actor, e.g. {@code actor-3}: chunk {@code actor_id}, the
+ *     {@code actor} metric tag and the watch subscriber id
+ * @param learner target of the learner's gRPC server, {@code host:port}
+ * @param parameterServer target of the parameter server's gRPC server, {@code host:port}
+ * @param env environment name, one of {@link Environments#names()}
+ * @param numEnvs K: environments stepped together with one batched inference call
+ * @param unroll T: steps per environment in one chunk (the TBPTT length)
+ * @param encoderSize hidden units of the model's encoder; must equal the learner's
+ * @param lstmSize hidden units of the model's LSTM; must equal the learner's
+ * @param seed seeds the environments, the action sampling and the local model's initial weights
+ * @param maxInFlight chunks sent to the learner and not yet acked, at most; the actor waits for an
+ *     ack before sending more
+ * @param maxMessageBytes largest gRPC message in either direction (a chunk must fit)
+ * @param ackTimeout a chunk not acked within this time (or a stream that stays unwritable this
+ *     long) counts as a dead stream: the actor drops it and reconnects
+ * @param startupTimeout how long to wait for the first weights from the parameter server
+ */
+public record ActorConfig(
+        String actorId,
+        String learner,
+        String parameterServer,
+        String env,
+        int numEnvs,
+        int unroll,
+        int encoderSize,
+        int lstmSize,
+        long seed,
+        int maxInFlight,
+        int maxMessageBytes,
+        Duration ackTimeout,
+        Duration startupTimeout) {
+
+    public static final int DEFAULT_NUM_ENVS = 32;
+    public static final int DEFAULT_UNROLL = 32;
+    public static final int DEFAULT_ENCODER_SIZE = 64;
+    public static final int DEFAULT_LSTM_SIZE = 128;
+    public static final int DEFAULT_MAX_IN_FLIGHT = 2;
+    public static final int DEFAULT_MAX_MESSAGE_BYTES = Channels.DEFAULT_MAX_MESSAGE_BYTES;
+    public static final Duration DEFAULT_ACK_TIMEOUT = Duration.ofSeconds(30);
+    public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(60);
+    /** K and T at most (the learner's default chunk limits). */
+    public static final int MAX_ENVS = 4096;
+    public static final int MAX_UNROLL = 1024;
+    /** Smallest accepted message limit. */
+    public static final int MIN_MESSAGE_BYTES = 4096;
+
+    public ActorConfig {
+        requireText("actorId", actorId);
+        requireText("learner", learner);
+        requireText("parameterServer", parameterServer);
+        requireText("env", env);
+        try {
+            Environments.info(env);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("env: " + e.getMessage(), e);
+        }
+        requireRange("numEnvs", numEnvs, 1, MAX_ENVS);
+        requireRange("unroll", unroll, 1, MAX_UNROLL);
+        requireRange("encoderSize", encoderSize, 1, ModelConfig.MAX_WIDTH);
+        requireRange("lstmSize", lstmSize, 1, ModelConfig.MAX_WIDTH);
+        requireRange("maxInFlight", maxInFlight, 1, 1024);
+        if (maxMessageBytes < MIN_MESSAGE_BYTES) {
+            throw new IllegalArgumentException(
+                    "maxMessageBytes must be at least " + MIN_MESSAGE_BYTES + ", got " + maxMessageBytes);
+        }
+        requirePositive("ackTimeout", ackTimeout);
+        requirePositive("startupTimeout", startupTimeout);
+        long chunkBytes = estimatedChunkBytes(Environments.info(env), numEnvs, unroll, lstmSize);
+        if (chunkBytes > maxMessageBytes) {
+            throw new IllegalArgumentException("maxMessageBytes " + maxMessageBytes + " is smaller than one chunk of K="
+                    + numEnvs + " x T=" + unroll + " (about " + chunkBytes + " bytes): raise it or lower numEnvs/unroll");
+        }
+    }
+
+    /** Defaults (K 32, T 32, encoder 64, LSTM 128, 2 chunks in flight, 64 MiB, 30 s / 60 s). */
+    public static ActorConfig defaults(String actorId, String learner, String parameterServer, String env, long seed) {
+        return new ActorConfig(actorId, learner, parameterServer, env, DEFAULT_NUM_ENVS, DEFAULT_UNROLL,
+                DEFAULT_ENCODER_SIZE, DEFAULT_LSTM_SIZE, seed, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_MESSAGE_BYTES,
+                DEFAULT_ACK_TIMEOUT, DEFAULT_STARTUP_TIMEOUT);
+    }
+
+    /** The model this actor runs: sizes of the environment plus the configured widths. */
+    public ModelConfig modelConfig() {
+        EnvInfo info = Environments.info(env);
+        return new ModelConfig(info.observationSize(), info.numActions(), encoderSize, lstmSize);
+    }
+
+    public ActorConfig withNumEnvs(int k) {
+        return new ActorConfig(actorId, learner, parameterServer, env, k, unroll, encoderSize, lstmSize, seed,
+                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout);
+    }
+
+    public ActorConfig withUnroll(int t) {
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, t, encoderSize, lstmSize, seed,
+                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout);
+    }
+
+    public ActorConfig withModelSizes(int encoder, int lstm) {
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoder, lstm, seed,
+                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout);
+    }
+
+    public ActorConfig withMaxInFlight(int chunks) {
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSize, lstmSize, seed,
+                chunks, maxMessageBytes, ackTimeout, startupTimeout);
+    }
+
+    public ActorConfig withAckTimeout(Duration timeout) {
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSize, lstmSize, seed,
+                maxInFlight, maxMessageBytes, timeout, startupTimeout);
+    }
+
+    public ActorConfig withStartupTimeout(Duration timeout) {
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSize, lstmSize, seed,
+                maxInFlight, maxMessageBytes, ackTimeout, timeout);
+    }
+
+    public ActorConfig withMaxMessageBytes(int bytes) {
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSize, lstmSize, seed,
+                maxInFlight, bytes, ackTimeout, startupTimeout);
+    }
+
+    /** Upper estimate of one encoded chunk: the float payloads plus 8 bytes per action/done entry. */
+    static long estimatedChunkBytes(EnvInfo info, int numEnvs, int unroll, int lstmSize) {
+        long k = numEnvs;
+        long t = unroll;
+        long floats = (t + 1) * k * info.observationSize() + t * k + t * k * info.numActions() + 2 * k * lstmSize;
+        return floats * Float.BYTES + t * k * 8 + 1024;
+    }
+
+    private static void requireText(String field, String value) {
+        if (value == null || value.isBlank()) {
+            throw new IllegalArgumentException(field + " must be a non-empty string, got "
+                    + (value == null ? "null" : "'" + value + "'"));
+        }
+    }
+
+    private static void requireRange(String field, int value, int min, int max) {
+        if (value < min || value > max) {
+            throw new IllegalArgumentException(field + " must be in [" + min + ", " + max + "], got " + value);
+        }
+    }
+
+    private static void requirePositive(String field, Duration value) {
+        if (value == null || value.isNegative() || value.isZero()) {
+            throw new IllegalArgumentException(field + " must be positive, got " + value);
+        }
+    }
+}

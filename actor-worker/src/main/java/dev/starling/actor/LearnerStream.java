@@ -1,0 +1,237 @@
+package dev.starling.actor;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Iterator;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
+
+import dev.starling.proto.v1.ChunkAck;
+import dev.starling.proto.v1.TrajectoryChunk;
+import io.grpc.Status;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+
+/**
+ * One {@code PushTrajectories} call: the actor's side of the flow control.
+ *
+ * <p>A chunk may be sent only while fewer than {@code maxInFlight} chunks are unacked and the
+ * transport {@linkplain ClientCallStreamObserver#isReady() is ready}; {@link #awaitPermit} blocks
+ * (on a condition, never spinning) until both hold, the call fails, the oldest unacked chunk is
+ * older than the ack timeout, or the owner stops. So the actor never holds more than
+ * {@code maxInFlight} chunks in gRPC's buffers and never more than one chunk beyond what the
+ * transport accepted.
+ *
+ * <p>Threads: the request side ({@link #send}, {@link #halfClose}, {@link #cancel}) is called only
+ * by the actor thread, so the request observer is never used from two threads. The response
+ * callbacks (acks, readiness, errors) arrive on the channel's executor; they update the state
+ * below under the owner's lock and signal its condition. No gRPC method is called while that lock
+ * is held, so the lock cannot join a cycle with the transport's own locks.
+ */
+final class LearnerStream implements ClientResponseObserver<TrajectoryChunk, ChunkAck> {
+
+    /** What {@link #awaitPermit} found. */
+    enum Permit { SEND, FAILED, STOPPED }
+
+    /** Receives acks (on the channel's executor, under the owner's lock). */
+    interface AckListener {
+        void acked(ChunkAck ack);
+    }
+
+    private record InFlight(long sequence, long sentNanos) {
+    }
+
+    private final ReentrantLock lock;
+    private final Condition changed;
+    private final int maxInFlight;
+    private final long ackTimeoutNanos;
+    private final AckListener listener;
+    private volatile ClientCallStreamObserver<TrajectoryChunk> call;
+
+    // Guarded by lock.
+    private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
+    private Status failure;
+    private long acks;
+    private long readySignals;
+
+    LearnerStream(ReentrantLock lock, Condition changed, int maxInFlight, Duration ackTimeout, AckListener listener) {
+        this.lock = lock;
+        this.changed = changed;
+        this.maxInFlight = maxInFlight;
+        this.ackTimeoutNanos = ackTimeout.toNanos();
+        this.listener = listener;
+    }
+
+    @Override
+    public void beforeStart(ClientCallStreamObserver<TrajectoryChunk> requestStream) {
+        call = requestStream;
+        requestStream.setOnReadyHandler(() -> {
+            lock.lock();
+            try {
+                readySignals++;
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        });
+    }
+
+    @Override
+    public void onNext(ChunkAck ack) {
+        lock.lock();
+        try {
+            for (Iterator<InFlight> it = inFlight.iterator(); it.hasNext(); ) {
+                if (it.next().sequence() == ack.getSequence()) {
+                    it.remove();
+                    break;
+                }
+            }
+            acks++;
+            listener.acked(ack);
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+        fail(Status.fromThrowable(t));
+    }
+
+    @Override
+    public void onCompleted() {
+        fail(Status.UNAVAILABLE.withDescription("the learner ended the stream"));
+    }
+
+    /**
+     * Waits until a chunk may be sent; on {@link Permit#SEND} the chunk {@code sequence} is
+     * counted as in flight from now. {@code stopped} is read under the lock; whoever sets it must
+     * signal the condition.
+     */
+    Permit awaitPermit(long sequence, BooleanSupplier stopped) throws InterruptedException {
+        long waitStart = System.nanoTime();
+        while (true) {
+            long signalsBefore;
+            lock.lock();
+            try {
+                signalsBefore = readySignals;
+            } finally {
+                lock.unlock();
+            }
+            // Read outside the lock: isReady takes the transport's lock. A call that failed to
+            // start has no request observer; its failure is already recorded.
+            ClientCallStreamObserver<TrajectoryChunk> c = call;
+            boolean ready = c != null && c.isReady();
+            lock.lock();
+            try {
+                if (stopped.getAsBoolean()) {
+                    return Permit.STOPPED;
+                }
+                if (failure != null) {
+                    return Permit.FAILED;
+                }
+                long now = System.nanoTime();
+                if (ready && inFlight.size() < maxInFlight) {
+                    inFlight.addLast(new InFlight(sequence, now));
+                    return Permit.SEND;
+                }
+                long since = inFlight.isEmpty() ? waitStart : Math.min(waitStart, inFlight.peekFirst().sentNanos());
+                long remaining = since + ackTimeoutNanos - now;
+                if (remaining <= 0) {
+                    failure = Status.DEADLINE_EXCEEDED.withDescription(inFlight.isEmpty()
+                            ? "the stream stayed unwritable for " + TimeUnit.NANOSECONDS.toMillis(ackTimeoutNanos) + " ms"
+                            : "chunk " + inFlight.peekFirst().sequence() + " was not acked within "
+                                    + TimeUnit.NANOSECONDS.toMillis(ackTimeoutNanos) + " ms");
+                    return Permit.FAILED;
+                }
+                if (readySignals != signalsBefore) {
+                    // The transport became ready after we read isReady(): look again.
+                    continue;
+                }
+                changed.awaitNanos(remaining);
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /** Sends a chunk after {@link Permit#SEND}; a transport exception fails the stream. */
+    void send(TrajectoryChunk chunk) {
+        try {
+            requestStream().onNext(chunk);
+        } catch (RuntimeException e) {
+            fail(Status.UNAVAILABLE.withDescription("sending a chunk failed: " + e).withCause(e));
+        }
+    }
+
+    /** Ends the request side cleanly (the learner sees the end of the stream). */
+    void halfClose() {
+        try {
+            requestStream().onCompleted();
+        } catch (RuntimeException e) {
+            // Already cancelled or closed underneath: nothing left to end.
+            fail(Status.CANCELLED.withDescription("half-close failed: " + e));
+        }
+    }
+
+    /** Abandons the call (after a failure or an ack timeout). */
+    void cancel(String why) {
+        ClientCallStreamObserver<TrajectoryChunk> c = call;
+        if (c != null) {
+            c.cancel(why, null);
+        }
+    }
+
+    /** Why the call failed, or null while it is healthy. */
+    Status failure() {
+        lock.lock();
+        try {
+            return failure;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Acks received on this call. */
+    long acks() {
+        lock.lock();
+        try {
+            return acks;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Chunks sent on this call and not acked (lost if the call failed). */
+    int inFlight() {
+        lock.lock();
+        try {
+            return inFlight.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private ClientCallStreamObserver<TrajectoryChunk> requestStream() {
+        ClientCallStreamObserver<TrajectoryChunk> c = call;
+        if (c == null) {
+            throw new IllegalStateException("the call did not start");
+        }
+        return c;
+    }
+
+    private void fail(Status status) {
+        lock.lock();
+        try {
+            if (failure == null) {
+                failure = status;
+            }
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+}

@@ -1,0 +1,123 @@
+package dev.starling.actor;
+
+import dev.starling.common.env.EnvInfo;
+import dev.starling.common.env.Environments;
+import dev.starling.common.model.ActorCritic;
+import dev.starling.common.model.ModelConfig;
+import dev.starling.common.model.ParameterCodec;
+import dev.starling.common.model.Torch;
+import dev.starling.common.rl.Rollout;
+import dev.starling.proto.v1.Parameters;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.T_TensorT_TensorTensor_T_T;
+import org.bytedeco.pytorch.T_TensorTensor_T;
+import org.bytedeco.pytorch.Tensor;
+
+/** Small real models, their weight messages, and an independent replay of a chunk. */
+final class TestModels {
+
+    static final int ENCODER = 8;
+    static final int LSTM = 8;
+
+    private TestModels() {
+    }
+
+    static ModelConfig config(String env, int encoder, int lstm) {
+        EnvInfo info = Environments.info(env);
+        return new ModelConfig(info.observationSize(), info.numActions(), encoder, lstm);
+    }
+
+    static ModelConfig config(String env) {
+        return config(env, ENCODER, LSTM);
+    }
+
+    /** A freshly initialised model; the caller closes it. */
+    static ActorCritic model(ModelConfig config, long seed) {
+        return new ActorCritic(config, seed, Torch.device("cpu"));
+    }
+
+    /** Multiplies the policy head by {@code factor}: logits far from another seed's near-zero ones. */
+    @SuppressWarnings("try")
+    static ActorCritic sharpen(ActorCritic model, double factor) {
+        try (PointerScope scope = new PointerScope(); NoGradGuard ignored = new NoGradGuard()) {
+            model.parameter("head.weight").mul_(new Scalar(factor));
+        }
+        return model;
+    }
+
+    static Parameters params(ActorCritic model, long version) {
+        return new ParameterCodec(model).encode(version);
+    }
+
+    /** What the model computes on a chunk, from its stored initial state. */
+    record Replay(float[] logits, float[] finalH, float[] finalC) {
+    }
+
+    /**
+     * Replays a chunk with the full LSTM module (not the actor's cell), one step at a time, zeroing
+     * the state after each done: the behaviour logits it should carry and the state after its
+     * last step (zero where that step ended an episode).
+     */
+    @SuppressWarnings("try")
+    static Replay replay(ActorCritic model, Rollout r) {
+        int k = r.rows;
+        int t = r.unroll;
+        int a = r.numActions;
+        int hidden = r.lstmSize;
+        int obs = r.observationSize;
+        int out = a + 1;
+        float[] logits = new float[t * k * a];
+        float[] finalH = new float[k * hidden];
+        float[] finalC = new float[k * hidden];
+        float[] step = new float[k * out];
+        float[] x = new float[k * obs];
+        try (PointerScope scope = new PointerScope(); NoGradGuard ignored = new NoGradGuard()) {
+            Tensor h = Torch.floats(r.initialH, model.device(), 1, k, hidden);
+            Tensor c = Torch.floats(r.initialC, model.device(), 1, k, hidden);
+            for (int s = 0; s < t; s++) {
+                if (s > 0) {
+                    Tensor keep = keep(r, s - 1, model);
+                    h = h.mul(keep);
+                    c = c.mul(keep);
+                }
+                System.arraycopy(r.observations, s * k * obs, x, 0, x.length);
+                Tensor e = model.encode(Torch.floats(x, model.device(), 1, k, obs));
+                T_TensorT_TensorTensor_T_T res = model.lstm().forward(e, new T_TensorTensor_T(h, c));
+                // The tuple hands out references into its own storage: copy before it goes.
+                Tensor y = new Tensor(res.get0());
+                T_TensorTensor_T state = res.get1();
+                h = new Tensor(state.get0());
+                c = new Tensor(state.get1());
+                Torch.read(model.head(y).contiguous(), step);
+                for (int j = 0; j < k; j++) {
+                    System.arraycopy(step, j * out, logits, (s * k + j) * a, a);
+                }
+            }
+            Tensor keep = keep(r, t - 1, model);
+            Torch.read(h.mul(keep).contiguous(), finalH);
+            Torch.read(c.mul(keep).contiguous(), finalC);
+        }
+        return new Replay(logits, finalH, finalC);
+    }
+
+    private static Tensor keep(Rollout r, int step, ActorCritic model) {
+        float[] keep = new float[r.rows];
+        for (int j = 0; j < r.rows; j++) {
+            keep[j] = r.dones[step * r.rows + j] ? 0f : 1f;
+        }
+        return Torch.floats(keep, model.device(), 1, r.rows, 1);
+    }
+
+    static double maxAbsDiff(float[] x, float[] y) {
+        if (x.length != y.length) {
+            throw new IllegalArgumentException("lengths differ: " + x.length + " vs " + y.length);
+        }
+        double worst = 0;
+        for (int i = 0; i < x.length; i++) {
+            worst = Math.max(worst, Math.abs(x[i] - y[i]));
+        }
+        return worst;
+    }
+}

@@ -1,0 +1,79 @@
+package dev.starling.cli;
+
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.logging.Logger;
+
+import dev.starling.actor.ActorConfig;
+import dev.starling.actor.ActorWorker;
+import dev.starling.common.grpc.Channels;
+import dev.starling.common.metrics.Metrics;
+import dev.starling.common.metrics.MetricsServer;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code starling actor}: plays K environments and streams trajectory chunks to the learner. */
+@Command(name = "actor", mixinStandardHelpOptions = true,
+        description = {"Run an actor: K environments stepped together with batched LSTM inference, chunks of T",
+            "steps streamed to the learner, weights taken from the parameter server's watch stream.",
+            "Reconnects with backoff when a server is down; SIGTERM stops it cleanly."})
+final class ActorCommand implements Callable<Integer> {
+
+    private static final Logger LOG = Logger.getLogger(ActorCommand.class.getName());
+
+    @Mixin
+    RoleOptions role;
+
+    @Mixin
+    ModelOptions model;
+
+    @Option(names = "--actor-id", defaultValue = "actor-0", description = "Stable name of this actor. Default: ${DEFAULT-VALUE}.")
+    String actorId;
+
+    @Option(names = "--learner", defaultValue = "localhost:7071", description = "Learner address. Default: ${DEFAULT-VALUE}.")
+    String learner;
+
+    @Option(names = "--parameter-server", defaultValue = "localhost:7070",
+            description = "Parameter server address. Default: ${DEFAULT-VALUE}.")
+    String parameterServer;
+
+    @Option(names = "--num-envs", defaultValue = "32", description = "Environments (K). Default: ${DEFAULT-VALUE}.")
+    int numEnvs;
+
+    @Option(names = "--max-in-flight", defaultValue = "2", description = "Chunks sent and not yet acked. Default: ${DEFAULT-VALUE}.")
+    int maxInFlight;
+
+    @Option(names = "--max-message-bytes", defaultValue = "" + Channels.DEFAULT_MAX_MESSAGE_BYTES,
+            description = "Largest accepted message. Default: ${DEFAULT-VALUE}.")
+    int maxMessageBytes;
+
+    @Override
+    public Integer call() throws Exception {
+        role.watchParent();
+        ActorConfig config = ActorConfig.defaults(actorId, learner, parameterServer, model.env, model.seed)
+                .withNumEnvs(numEnvs)
+                .withUnroll(model.unroll)
+                .withModelSizes(model.encoderSize, model.lstmSize)
+                .withMaxInFlight(maxInFlight)
+                .withMaxMessageBytes(maxMessageBytes);
+        LOG.info("effective configuration: " + config);
+        PrometheusMeterRegistry registry = Metrics.registry("actor", "actor", actorId);
+        ActorWorker worker = ActorWorker.connect(config, registry);
+        MetricsServer metrics = role.startMetrics(registry);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            worker.close();
+            if (metrics != null) {
+                metrics.close();
+            }
+        }, "starling-actor-shutdown"));
+        try {
+            worker.start().get();
+            return 0;
+        } catch (ExecutionException e) {
+            LOG.severe("actor " + actorId + " failed: " + e.getCause().getMessage());
+            return 4;
+        }
+    }
+}

@@ -1,0 +1,105 @@
+package dev.starling.cli;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One Starling role running in its own JVM, started from this JVM's java and class path, with
+ * its output in a log file. {@link #stop} sends SIGTERM, waits, then kills.
+ */
+final class ChildProcess {
+
+    private final String name;
+    private final Process process;
+    private final Path log;
+
+    private ChildProcess(String name, Process process, Path log) {
+        this.name = name;
+        this.process = process;
+        this.log = log;
+    }
+
+    /** Starts {@code starling <role args>} in a new JVM with the given heap. */
+    static ChildProcess start(String name, String heap, List<String> roleArgs, Path log) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-Xmx" + heap);
+        // Two cores shared by several JVMs: a single-threaded collector keeps GC off the other core.
+        cmd.add("-XX:+UseSerialGC");
+        cmd.add("-Djava.awt.headless=true");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(Main.class.getName());
+        cmd.addAll(roleArgs);
+        cmd.add("--parent-pid");
+        cmd.add(Long.toString(ProcessHandle.current().pid()));
+        Files.createDirectories(log.getParent());
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("OMP_NUM_THREADS", "1");
+        return new ChildProcess(name, pb.start(), log);
+    }
+
+    String name() {
+        return name;
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    int exitCode() {
+        return process.exitValue();
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    /** SIGTERM, wait up to {@code grace}, then SIGKILL. Returns the exit code. */
+    int stop(Duration grace) {
+        if (process.isAlive()) {
+            process.destroy();
+            try {
+                if (!process.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+                    process.destroyForcibly();
+                    process.waitFor(5, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                process.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
+        return process.isAlive() ? -1 : process.exitValue();
+    }
+
+    /** Reads the port the child wrote to {@code portFile}, waiting up to {@code timeout}. */
+    int awaitPort(Path portFile, Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IOException(name + " exited with code " + process.exitValue() + " before serving:\n" + tail(40));
+            }
+            if (Files.exists(portFile)) {
+                return Integer.parseInt(Files.readString(portFile, StandardCharsets.US_ASCII).trim());
+            }
+            Thread.sleep(50);
+        }
+        throw new IOException(name + " did not start serving within " + timeout.toSeconds() + " s:\n" + tail(40));
+    }
+
+    /** The last lines of the child's log. */
+    String tail(int lines) {
+        try {
+            List<String> all = Files.readAllLines(log, StandardCharsets.UTF_8);
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+}

@@ -1,0 +1,162 @@
+package dev.starling.cli;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+import dev.starling.common.grpc.Channels;
+import dev.starling.proto.v1.LearnerGrpc;
+import dev.starling.proto.v1.LearnerStatus;
+import dev.starling.proto.v1.LearnerStatusRequest;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+
+/**
+ * One box, separate processes: a parameter server, a learner and N actors, each its own JVM on
+ * loopback with ephemeral ports. Polls the learner for progress, stops at the target or the
+ * budget, and always shuts every child down (actors first, then the learner so it publishes its
+ * last weights, then the parameter server so it writes its final checkpoint). A shutdown hook
+ * does the same on Ctrl-C; children also exit by themselves if this process dies.
+ */
+final class ClusterRun implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(ClusterRun.class.getName());
+    private static final Duration STARTUP = Duration.ofSeconds(120);
+    private static final Duration GRACE = Duration.ofSeconds(15);
+
+    /** What to start. Role arguments exclude ports, addresses and files, which this class sets. */
+    record Plan(Path runDir, List<String> parameterServerArgs, List<String> learnerArgs, List<List<String>> actorArgs) {
+    }
+
+    /** The outcome of polling. */
+    record Outcome(boolean solved, double seconds, LearnerStatus last, String failure) {
+    }
+
+    /** Receives each status poll. */
+    interface Listener {
+        void status(double seconds, LearnerStatus status);
+    }
+
+    private final Plan plan;
+    private final List<ChildProcess> actors = new ArrayList<>();
+    private ChildProcess parameterServer;
+    private ChildProcess learner;
+    private ManagedChannel learnerChannel;
+    private final Thread hook = new Thread(this::stopAll, "starling-train-shutdown");
+    private boolean stopped;
+
+    ClusterRun(Plan plan) {
+        this.plan = plan;
+        Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    /** Starts the processes in order, each once the one it needs is serving. */
+    void start() throws IOException, InterruptedException {
+        Path ports = plan.runDir().resolve("ports");
+        Path logs = plan.runDir().resolve("logs");
+        Path psPort = ports.resolve("parameter-server.port");
+        List<String> psArgs = new ArrayList<>(List.of("parameter-server", "--port", "0", "--port-file", psPort.toString(),
+                "--checkpoint-dir", plan.runDir().resolve("checkpoints").toString()));
+        psArgs.addAll(plan.parameterServerArgs());
+        parameterServer = ChildProcess.start("parameter-server", "512m", psArgs, logs.resolve("parameter-server.log"));
+        String ps = "localhost:" + parameterServer.awaitPort(psPort, STARTUP);
+        LOG.info("parameter server up at " + ps + " (pid " + parameterServer.pid() + ")");
+
+        Path learnerPort = ports.resolve("learner.port");
+        List<String> learnerArgs = new ArrayList<>(List.of("learner", "--port", "0", "--port-file", learnerPort.toString(),
+                "--parameter-server", ps));
+        learnerArgs.addAll(plan.learnerArgs());
+        learner = ChildProcess.start("learner", "1g", learnerArgs, logs.resolve("learner.log"));
+        String learnerTarget = "localhost:" + learner.awaitPort(learnerPort, STARTUP);
+        LOG.info("learner up at " + learnerTarget + " (pid " + learner.pid() + ")");
+        learnerChannel = Channels.plaintext(learnerTarget, 4 << 20);
+
+        for (int i = 0; i < plan.actorArgs().size(); i++) {
+            List<String> args = new ArrayList<>(List.of("actor", "--actor-id", "actor-" + i, "--learner", learnerTarget,
+                    "--parameter-server", ps));
+            args.addAll(plan.actorArgs().get(i));
+            actors.add(ChildProcess.start("actor-" + i, "512m", args, logs.resolve("actor-" + i + ".log")));
+        }
+        LOG.info(actors.size() + " actors started; logs in " + logs);
+    }
+
+    /**
+     * Polls the learner every {@code every} until solved (a full 100-episode window averaging at
+     * least {@code targetReturn}), the frame or time budget, or a child dying.
+     */
+    Outcome await(double targetReturn, long maxFrames, double maxSeconds, Duration every, Listener listener)
+            throws InterruptedException {
+        long start = System.nanoTime();
+        LearnerStatus last = LearnerStatus.getDefaultInstance();
+        long lastContact = System.nanoTime();
+        while (true) {
+            Thread.sleep(every.toMillis());
+            double seconds = (System.nanoTime() - start) / 1e9;
+            for (ChildProcess c : children()) {
+                if (!c.isAlive()) {
+                    return new Outcome(false, seconds, last, c.name() + " exited with code " + c.exitCode()
+                            + "; last lines of its log:\n" + c.tail(30));
+                }
+            }
+            try {
+                last = LearnerGrpc.newBlockingStub(learnerChannel).withDeadlineAfter(2, TimeUnit.SECONDS)
+                        .getStatus(LearnerStatusRequest.getDefaultInstance());
+                lastContact = System.nanoTime();
+                listener.status(seconds, last);
+            } catch (StatusRuntimeException e) {
+                if (System.nanoTime() - lastContact > Duration.ofSeconds(30).toNanos()) {
+                    return new Outcome(false, seconds, last, "learner did not answer for 30 s: " + e.getStatus());
+                }
+                continue;
+            }
+            boolean solved = last.getEpisodes() >= 100 && last.getAverageReturn() >= targetReturn;
+            boolean outOfBudget = (maxFrames > 0 && last.getFrames() >= maxFrames) || (maxSeconds > 0 && seconds >= maxSeconds);
+            if (solved || outOfBudget) {
+                return new Outcome(solved, seconds, last, null);
+            }
+        }
+    }
+
+    private List<ChildProcess> children() {
+        List<ChildProcess> all = new ArrayList<>(actors);
+        if (learner != null) {
+            all.add(learner);
+        }
+        if (parameterServer != null) {
+            all.add(parameterServer);
+        }
+        return all;
+    }
+
+    /** Stops every child in order; idempotent. */
+    synchronized void stopAll() {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
+        if (learnerChannel != null) {
+            Channels.close(learnerChannel);
+        }
+        actors.parallelStream().forEach(a -> a.stop(GRACE));
+        if (learner != null) {
+            learner.stop(GRACE);
+        }
+        if (parameterServer != null) {
+            parameterServer.stop(GRACE);
+        }
+    }
+
+    @Override
+    public void close() {
+        stopAll();
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException alreadyShuttingDown) {
+            // The hook is running or has run: nothing left to remove.
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package dev.starling.cli;
+
+import java.util.concurrent.Callable;
+import java.util.logging.Logger;
+
+import dev.starling.common.grpc.Channels;
+import dev.starling.common.metrics.Metrics;
+import dev.starling.common.metrics.MetricsServer;
+import dev.starling.learner.Learner;
+import dev.starling.learner.LearnerConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code starling learner}: ingests chunks, trains with V-trace, publishes weights. */
+@Command(name = "learner", mixinStandardHelpOptions = true,
+        description = {"Run the IMPALA learner: accept trajectory chunks from actors, train on batches of them",
+            "(V-trace, fast LSTM path) and publish the weights to the parameter server. On start it",
+            "takes the weights and optimizer state the parameter server holds, so a restarted learner",
+            "continues. On SIGTERM it publishes its last weights and exits."})
+final class LearnerCommand implements Callable<Integer> {
+
+    private static final Logger LOG = Logger.getLogger(LearnerCommand.class.getName());
+
+    @Mixin
+    RoleOptions role;
+
+    @Mixin
+    ModelOptions model;
+
+    @Mixin
+    LearnerOptions learning;
+
+    @Option(names = "--port", defaultValue = "7071", description = "gRPC port (0 = any free port). Default: ${DEFAULT-VALUE}.")
+    int port;
+
+    @Option(names = "--parameter-server", defaultValue = "localhost:7070",
+            description = "Parameter server address host:port. Default: ${DEFAULT-VALUE}.")
+    String parameterServer;
+
+    @Option(names = "--max-message-bytes", defaultValue = "" + Channels.DEFAULT_MAX_MESSAGE_BYTES,
+            description = "Largest accepted message. Default: ${DEFAULT-VALUE}.")
+    int maxMessageBytes;
+
+    @Override
+    public Integer call() throws Exception {
+        role.watchParent();
+        LearnerConfig config = LearnerConfig.defaults(model.env, parameterServer)
+                .withPort(port)
+                .withModel(model.encoderSize, model.lstmSize)
+                .withUnroll(model.unroll)
+                .withSeed(model.seed)
+                .withBatching(learning.batchChunks, learning.queueChunks)
+                .withMaxPolicyLag(learning.maxPolicyLag)
+                .withPublishing(learning.publishEvery, LearnerConfig.DEFAULT_OPTIMIZER_STATE_EVERY_SECONDS)
+                .withOptimizer(learning.optimizer, learning.learningRate)
+                .withLoss(learning.loss(model.env))
+                .withDevice(learning.device)
+                .withMaxMessageBytes(maxMessageBytes);
+        PrometheusMeterRegistry registry = Metrics.registry("learner");
+        Learner learner = Learner.forPort(config, registry);
+        MetricsServer metrics = role.startMetrics(registry);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            LOG.info("stopping learner");
+            learner.close();
+            if (metrics != null) {
+                metrics.close();
+            }
+        }, "starling-learner-shutdown"));
+        learner.start();
+        role.writePort(learner.port());
+        LOG.info("learner listening on port " + learner.port());
+        learner.awaitTermination();
+        if (learner.failure().isPresent()) {
+            LOG.severe("learner failed: " + learner.failure().get());
+            return 4;
+        }
+        return 0;
+    }
+}

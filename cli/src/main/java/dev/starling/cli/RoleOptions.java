@@ -1,0 +1,75 @@
+package dev.starling.cli;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.logging.Logger;
+
+import dev.starling.common.metrics.MetricsServer;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import picocli.CommandLine.Option;
+
+/** Options every long-running role shares: metrics endpoint, port file, parent watchdog. */
+final class RoleOptions {
+
+    private static final Logger LOG = Logger.getLogger(RoleOptions.class.getName());
+
+    @Option(names = "--metrics-port", defaultValue = "-1",
+            description = "Serve Prometheus metrics on this port at /metrics (0 = any free port, -1 = off). Default: ${DEFAULT-VALUE}.")
+    int metricsPort;
+
+    @Option(names = "--port-file", paramLabel = "FILE",
+            description = "Write the bound gRPC port here once serving (for launchers using port 0).")
+    Path portFile;
+
+    @Option(names = "--parent-pid", defaultValue = "0",
+            description = "Exit when this process ends (the launcher passes its own pid, so no child outlives it).")
+    long parentPid;
+
+    /** Starts the metrics endpoint if asked; null otherwise. */
+    MetricsServer startMetrics(PrometheusMeterRegistry registry) throws IOException {
+        if (metricsPort < 0) {
+            return null;
+        }
+        MetricsServer server = new MetricsServer(metricsPort, registry);
+        LOG.info("metrics at http://localhost:" + server.port() + "/metrics");
+        return server;
+    }
+
+    /** Writes the port atomically (temp file, rename) so a reader never sees a partial number. */
+    void writePort(int port) throws IOException {
+        if (portFile == null) {
+            return;
+        }
+        Path dir = portFile.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, ".port", ".tmp");
+        Files.writeString(tmp, Integer.toString(port), StandardCharsets.US_ASCII);
+        Files.move(tmp, portFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /**
+     * If a parent pid was given, a daemon thread exits this JVM (running shutdown hooks, so the
+     * role closes cleanly) once the parent is gone.
+     */
+    void watchParent() {
+        if (parentPid <= 0) {
+            return;
+        }
+        Thread t = new Thread(() -> {
+            while (ProcessHandle.of(parentPid).map(ProcessHandle::isAlive).orElse(false)) {
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+            LOG.warning("parent process " + parentPid + " is gone; shutting down");
+            System.exit(0);
+        }, "starling-parent-watch");
+        t.setDaemon(true);
+        t.start();
+    }
+}

@@ -1,0 +1,46 @@
+package dev.starling.common.grpc;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+
+/** Client channels with the settings every Starling peer uses. */
+public final class Channels {
+
+    /** Deadline of every unary call. */
+    public static final Duration UNARY_DEADLINE = Duration.ofSeconds(10);
+    /** Default largest message in either direction (weights of big models, big chunks). */
+    public static final int DEFAULT_MAX_MESSAGE_BYTES = 64 << 20;
+
+    private Channels() {
+    }
+
+    /**
+     * A plaintext channel to {@code host:port} with keepalive (long-lived streams notice a dead
+     * peer within ~20 s) and the message size limit.
+     */
+    public static ManagedChannel plaintext(String target, int maxMessageBytes) {
+        return NettyChannelBuilder.forTarget(target)
+                .usePlaintext()
+                .maxInboundMessageSize(maxMessageBytes)
+                .keepAliveTime(10, TimeUnit.SECONDS)
+                .keepAliveTimeout(10, TimeUnit.SECONDS)
+                .keepAliveWithoutCalls(true)
+                .build();
+    }
+
+    /** Shuts a channel down, waiting briefly, then forcefully. */
+    public static void close(ManagedChannel channel) {
+        channel.shutdown();
+        try {
+            if (!channel.awaitTermination(2, TimeUnit.SECONDS)) {
+                channel.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            channel.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,46 @@
+package dev.starling.common.grpc;
+
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+
+/** Server-side settings shared by every Starling gRPC server. */
+public final class Servers {
+
+    /** Clients ping every 10 s (see {@link Channels}); the server must permit that. */
+    public static final long PERMIT_KEEPALIVE_SECONDS = 10;
+
+    private Servers() {
+    }
+
+    /**
+     * A Netty builder on {@code port} (0 = ephemeral, all interfaces) that lets long-lived
+     * streams live: clients may ping every 10 s even without calls; the server pings idle
+     * connections every 60 s and drops them after 20 s without an answer.
+     */
+    public static NettyServerBuilder netty(int port, int maxMessageBytes) {
+        return NettyServerBuilder.forPort(port)
+                .maxInboundMessageSize(maxMessageBytes)
+                .permitKeepAliveTime(PERMIT_KEEPALIVE_SECONDS, TimeUnit.SECONDS)
+                .permitKeepAliveWithoutCalls(true)
+                .keepAliveTime(60, TimeUnit.SECONDS)
+                .keepAliveTimeout(20, TimeUnit.SECONDS);
+    }
+
+    /**
+     * A bounded call executor (grpc-java's default cached pool grows without limit under load):
+     * a fixed number of daemon threads named {@code name-N}.
+     */
+    public static ExecutorService boundedExecutor(String name, int threads) {
+        AtomicInteger n = new AtomicInteger();
+        return new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+}

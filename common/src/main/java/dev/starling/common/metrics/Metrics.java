@@ -1,0 +1,39 @@
+package dev.starling.common.metrics;
+
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+/**
+ * Metric names (the contract with the Grafana dashboard; Micrometer names, rendered in
+ * Prometheus form as in DESIGN.md) and the per-process registry.
+ */
+public final class Metrics {
+
+    public static final String ENV_FRAMES = "starling.env.frames";
+    public static final String EPISODES = "starling.episodes";
+    public static final String EPISODE_RETURN = "starling.episode.return";
+    public static final String EPISODE_LENGTH = "starling.episode.length";
+    public static final String LEARNER_SAMPLES = "starling.learner.samples";
+    public static final String LEARNER_UPDATES = "starling.learner.updates";
+    public static final String LEARNER_UPDATE_TIME = "starling.learner.update";
+    public static final String LEARNER_LOSS = "starling.learner.loss";
+    public static final String LEARNER_GRAD_NORM = "starling.learner.grad.norm";
+    public static final String LEARNER_SKIPPED = "starling.learner.skipped.updates";
+    public static final String POLICY_LAG = "starling.policy.lag.versions";
+    public static final String LEARNER_QUEUE = "starling.learner.queue.chunks";
+    public static final String REJECTED = "starling.rejected";
+    public static final String DROPPED_STALE = "starling.learner.dropped.stale";
+    public static final String PARAMETERS_VERSION = "starling.parameters.version";
+    public static final String WEIGHTS_BROADCAST = "starling.weights.broadcast";
+
+    private Metrics() {
+    }
+
+    /** A Prometheus registry whose every meter carries {@code role} (and the extra tags). */
+    public static PrometheusMeterRegistry registry(String role, String... extraTags) {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        registry.config().commonTags(Tags.of("role", role).and(extraTags));
+        return registry;
+    }
+}

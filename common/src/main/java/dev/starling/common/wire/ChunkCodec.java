@@ -1,0 +1,148 @@
+package dev.starling.common.wire;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+
+import com.google.protobuf.ByteString;
+import dev.starling.common.model.ModelConfig;
+import dev.starling.common.model.ModelSpecs;
+import dev.starling.common.rl.Rollout;
+import dev.starling.common.rollout.EpisodeBuffer;
+import dev.starling.proto.v1.TrajectoryChunk;
+import io.grpc.Status;
+
+/**
+ * {@link Rollout} to {@link TrajectoryChunk} and back. Decoding validates everything first
+ * (spec, sizes against limits and the model, action range, finite values, version not from the
+ * future) and allocates only after the sizes are known to be sane.
+ */
+public final class ChunkCodec {
+
+    private ChunkCodec() {
+    }
+
+    /** Encodes one actor's rollout (B = K environments) with its episode statistics. */
+    public static TrajectoryChunk encode(Rollout r, String actorId, long sequence, long policyVersion, long specHash,
+            EpisodeBuffer episodes) {
+        TrajectoryChunk.Builder b = TrajectoryChunk.newBuilder()
+                .setActorId(actorId)
+                .setSequence(sequence)
+                .setPolicyVersion(policyVersion)
+                .setSpecHash(specHash)
+                .setUnrollLength(r.unroll)
+                .setNumEnvs(r.rows)
+                .setObservations(floats(r.observations))
+                .setRewards(floats(r.rewards))
+                .setBehaviourLogits(floats(r.behaviourLogits))
+                .setInitialH(floats(r.initialH))
+                .setInitialC(floats(r.initialC));
+        for (int a : r.actions) {
+            b.addActions(a);
+        }
+        for (boolean d : r.dones) {
+            b.addDones(d);
+        }
+        for (int i = 0; i < episodes.size(); i++) {
+            b.addEpisodeReturns(episodes.returnAt(i));
+            b.addEpisodeLengths(episodes.lengthAt(i));
+        }
+        return b.build();
+    }
+
+    /**
+     * Validates a chunk for a learner training {@code model} (spec hash {@code specHash}) whose
+     * newest published version is {@code newestVersion}, and decodes it.
+     */
+    public static Rollout decode(TrajectoryChunk c, ModelConfig model, long specHash, long newestVersion,
+            int expectedUnroll, ChunkLimits limits) throws InvalidMessageException {
+        if (c.getSpecHash() != specHash) {
+            throw new InvalidMessageException(Status.Code.FAILED_PRECONDITION, "spec_hash",
+                    "chunk is for model spec " + ModelSpecs.hex(c.getSpecHash()) + " but the learner trains "
+                            + ModelSpecs.hex(specHash));
+        }
+        int t = c.getUnrollLength();
+        int k = c.getNumEnvs();
+        if (t < 1 || t > limits.maxUnroll()) {
+            throw invalid("unroll", "unroll_length " + Integer.toUnsignedString(t) + " is outside [1, " + limits.maxUnroll() + "]");
+        }
+        if (t != expectedUnroll) {
+            throw invalid("unroll", "unroll_length " + t + " differs from the learner's unroll " + expectedUnroll);
+        }
+        if (k < 1 || k > limits.maxEnvs()) {
+            throw invalid("num_envs", "num_envs " + Integer.toUnsignedString(k) + " is outside [1, " + limits.maxEnvs() + "]");
+        }
+        if (c.getPolicyVersion() > newestVersion || c.getPolicyVersion() < 0) {
+            throw invalid("future_version", "policy_version " + Long.toUnsignedString(c.getPolicyVersion())
+                    + " is newer than the newest published version " + newestVersion);
+        }
+        int obs = model.observationSize();
+        int actions = model.numActions();
+        int hidden = model.lstmSize();
+        checkFloats(c.getObservations(), (long) (t + 1) * k * obs, "observations", "[T+1, K, obs]");
+        checkFloats(c.getRewards(), (long) t * k, "rewards", "[T, K]");
+        checkFloats(c.getBehaviourLogits(), (long) t * k * actions, "behaviour_logits", "[T, K, A]");
+        checkFloats(c.getInitialH(), (long) k * hidden, "initial_h", "[K, H]");
+        checkFloats(c.getInitialC(), (long) k * hidden, "initial_c", "[K, H]");
+        if (c.getActionsCount() != t * k) {
+            throw invalid("shape", "actions has " + c.getActionsCount() + " values, expected T*K = " + t * k);
+        }
+        if (c.getDonesCount() != t * k) {
+            throw invalid("shape", "dones has " + c.getDonesCount() + " values, expected T*K = " + t * k);
+        }
+        if (c.getEpisodeReturnsCount() != c.getEpisodeLengthsCount()
+                || c.getEpisodeReturnsCount() > limits.maxEpisodesPerChunk()) {
+            throw invalid("episodes", "episode_returns (" + c.getEpisodeReturnsCount() + ") and episode_lengths ("
+                    + c.getEpisodeLengthsCount() + ") must have equal counts, at most " + limits.maxEpisodesPerChunk());
+        }
+        for (int i = 0; i < c.getEpisodeReturnsCount(); i++) {
+            if (!Float.isFinite(c.getEpisodeReturns(i))) {
+                throw invalid("non_finite", "episode_returns[" + i + "] is not finite");
+            }
+        }
+        Rollout r = new Rollout(t, k, obs, actions, hidden);
+        for (int i = 0; i < t * k; i++) {
+            int a = c.getActions(i);
+            if (a < 0 || a >= actions) {
+                throw invalid("action_range", "actions[" + i + "] = " + a + " is outside [0, " + actions + ")");
+            }
+            r.actions[i] = a;
+            r.dones[i] = c.getDones(i);
+        }
+        read(c.getObservations(), r.observations, "observations");
+        read(c.getRewards(), r.rewards, "rewards");
+        read(c.getBehaviourLogits(), r.behaviourLogits, "behaviour_logits");
+        read(c.getInitialH(), r.initialH, "initial_h");
+        read(c.getInitialC(), r.initialC, "initial_c");
+        return r;
+    }
+
+    /** Little-endian float32 bytes of {@code values}. */
+    public static ByteString floats(float[] values) {
+        ByteBuffer buf = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        buf.asFloatBuffer().put(values);
+        return ByteString.copyFrom(buf.array());
+    }
+
+    private static void checkFloats(ByteString bytes, long expectedValues, String field, String shape)
+            throws InvalidMessageException {
+        if (bytes.size() != expectedValues * Float.BYTES) {
+            throw invalid("shape", field + " has " + bytes.size() + " bytes, expected " + expectedValues * Float.BYTES
+                    + " (" + shape + " float32)");
+        }
+    }
+
+    private static void read(ByteString bytes, float[] out, String field) throws InvalidMessageException {
+        FloatBuffer fb = bytes.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        fb.get(out);
+        for (int i = 0; i < out.length; i++) {
+            if (!Float.isFinite(out[i])) {
+                throw invalid("non_finite", field + "[" + i + "] is not finite (" + out[i] + ")");
+            }
+        }
+    }
+
+    private static InvalidMessageException invalid(String reason, String message) {
+        return new InvalidMessageException(Status.Code.INVALID_ARGUMENT, reason, message);
+    }
+}

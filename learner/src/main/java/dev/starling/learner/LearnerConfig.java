@@ -1,0 +1,263 @@
+package dev.starling.learner;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Objects;
+
+import dev.starling.common.env.EnvInfo;
+import dev.starling.common.env.Environments;
+import dev.starling.common.grpc.Channels;
+import dev.starling.common.model.ModelConfig;
+import dev.starling.common.rl.LossConfig;
+import dev.starling.common.wire.ChunkLimits;
+
+/**
+ * Settings of the gRPC learner: the one place that defines each key, its default and its
+ * validation. Immutable; an invalid value fails in the constructor with an
+ * {@link IllegalArgumentException} that names the field.
+ *
+ * @param port TCP port of the Learner service; 0 picks a free one (see {@link Learner#port()}).
+ *     Ignored when the learner is built from a caller-supplied {@code ServerBuilder}.
+ * @param parameterServer gRPC target of the parameter server, e.g. {@code "localhost:50051"}.
+ *     Ignored when the caller supplies the channel.
+ * @param env environment name (see {@link Environments#names()}); fixes the observation size and
+ *     the number of actions of the model
+ * @param encoderSize hidden units of the MLP encoder in front of the LSTM
+ * @param lstmSize hidden (and cell) units of the LSTM
+ * @param unroll T: steps per chunk; chunks with another T are rejected (INVALID_ARGUMENT)
+ * @param batchChunks chunks per update; the batch has the sum of their K sequences
+ * @param queueChunks capacity of the bounded chunk queue, at least {@code batchChunks}: streams
+ *     ask for more chunks only while it has room
+ * @param maxPolicyLag chunks whose policy version is more than this many versions behind the
+ *     newest published one are dropped (acked with accepted=false) and counted
+ * @param publishEvery applied updates between weight publishes
+ * @param optimizerStateEverySeconds a publish carries the optimizer state when at least this many
+ *     seconds passed since the last one the server acknowledged (0: every publish); the final
+ *     publish at close always carries it
+ * @param optimizer {@code "adam"} or {@code "rmsprop"}
+ * @param learningRate optimizer step size, finite and positive
+ * @param loss the actor-critic loss (V-trace, costs, clipping, reward scale)
+ * @param seed initialises the model (the same seed gives the same fresh weights)
+ * @param device {@code "cpu"}, {@code "cuda"} or {@code "auto"} (resolved at construction of
+ *     the learner, not here)
+ * @param maxMessageBytes largest inbound gRPC message (server and parameter-server channel)
+ * @param chunkLimits bounds on what an actor may send
+ * @param startupTimeout how long {@link Learner#start()} keeps retrying an unavailable parameter
+ *     server before it gives up
+ */
+public record LearnerConfig(
+        int port,
+        String parameterServer,
+        String env,
+        int encoderSize,
+        int lstmSize,
+        int unroll,
+        int batchChunks,
+        int queueChunks,
+        long maxPolicyLag,
+        int publishEvery,
+        long optimizerStateEverySeconds,
+        String optimizer,
+        double learningRate,
+        LossConfig loss,
+        long seed,
+        String device,
+        int maxMessageBytes,
+        ChunkLimits chunkLimits,
+        Duration startupTimeout) {
+
+    public static final int DEFAULT_ENCODER_SIZE = 64;
+    public static final int DEFAULT_LSTM_SIZE = 128;
+    public static final int DEFAULT_UNROLL = 32;
+    public static final int DEFAULT_BATCH_CHUNKS = 2;
+    public static final int DEFAULT_QUEUE_CHUNKS = 4;
+    public static final long DEFAULT_MAX_POLICY_LAG = 20;
+    public static final int DEFAULT_PUBLISH_EVERY = 1;
+    public static final long DEFAULT_OPTIMIZER_STATE_EVERY_SECONDS = 5;
+    public static final String DEFAULT_OPTIMIZER = "adam";
+    public static final double DEFAULT_LEARNING_RATE = 1e-3;
+    public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(60);
+    /** Smallest accepted {@code maxMessageBytes}. */
+    public static final int MIN_MESSAGE_BYTES = 4096;
+
+    public LearnerConfig {
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port must be in [0, 65535] (0 = any free port), got " + port);
+        }
+        if (parameterServer == null || parameterServer.isBlank()) {
+            throw new IllegalArgumentException("parameterServer must be a gRPC target such as host:port, got '"
+                    + parameterServer + "'");
+        }
+        if (env == null) {
+            throw new IllegalArgumentException("env must be one of " + String.join(", ", Environments.names()));
+        }
+        try {
+            Environments.info(env);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("env: " + e.getMessage(), e);
+        }
+        requireWidth("encoderSize", encoderSize);
+        requireWidth("lstmSize", lstmSize);
+        if (chunkLimits == null) {
+            throw new IllegalArgumentException("chunkLimits must not be null");
+        }
+        if (unroll < 1 || unroll > chunkLimits.maxUnroll()) {
+            throw new IllegalArgumentException("unroll must be in [1, " + chunkLimits.maxUnroll()
+                    + "] (chunkLimits.maxUnroll), got " + unroll);
+        }
+        if (batchChunks < 1) {
+            throw new IllegalArgumentException("batchChunks must be at least 1, got " + batchChunks);
+        }
+        if (queueChunks < batchChunks) {
+            throw new IllegalArgumentException("queueChunks must be at least batchChunks (" + batchChunks
+                    + "): the trainer takes a whole batch from the queue, got " + queueChunks);
+        }
+        if (maxPolicyLag < 0) {
+            throw new IllegalArgumentException("maxPolicyLag must be >= 0, got " + maxPolicyLag);
+        }
+        if (publishEvery < 1) {
+            throw new IllegalArgumentException("publishEvery must be at least 1, got " + publishEvery);
+        }
+        if (optimizerStateEverySeconds < 0) {
+            throw new IllegalArgumentException(
+                    "optimizerStateEverySeconds must be >= 0 (0 = with every publish), got " + optimizerStateEverySeconds);
+        }
+        if (!"adam".equals(optimizer) && !"rmsprop".equals(optimizer)) {
+            throw new IllegalArgumentException("optimizer must be adam or rmsprop, got '" + optimizer + "'");
+        }
+        if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
+            throw new IllegalArgumentException("learningRate must be finite and > 0, got " + learningRate);
+        }
+        if (loss == null) {
+            throw new IllegalArgumentException("loss must not be null");
+        }
+        if (device == null) {
+            throw new IllegalArgumentException("device must be auto, cpu or cuda, got null");
+        }
+        device = device.toLowerCase(Locale.ROOT);
+        if (!device.equals("auto") && !device.equals("cpu") && !device.equals("cuda")) {
+            throw new IllegalArgumentException("device must be auto, cpu or cuda, got '" + device + "'");
+        }
+        if (maxMessageBytes < MIN_MESSAGE_BYTES) {
+            throw new IllegalArgumentException(
+                    "maxMessageBytes must be at least " + MIN_MESSAGE_BYTES + ", got " + maxMessageBytes);
+        }
+        if (startupTimeout == null || startupTimeout.isNegative() || startupTimeout.isZero()) {
+            throw new IllegalArgumentException("startupTimeout must be positive, got " + startupTimeout);
+        }
+    }
+
+    /**
+     * The defaults for {@code env}, training against the parameter server at
+     * {@code parameterServer}: encoder 64, LSTM 128, T = 32, 2 chunks per update, a queue of 8,
+     * maximum policy lag 20, publish after every update with the optimizer state at most every
+     * 5 s, Adam at 1e-3, the default loss with the environment's reward scale, seed 1, CPU,
+     * 64 MiB messages, default chunk limits, 60 s to reach the parameter server.
+     */
+    public static LearnerConfig defaults(String env, String parameterServer) {
+        EnvInfo info = Environments.info(Objects.requireNonNull(env, "env"));
+        return new LearnerConfig(0, parameterServer, env, DEFAULT_ENCODER_SIZE, DEFAULT_LSTM_SIZE, DEFAULT_UNROLL,
+                DEFAULT_BATCH_CHUNKS, DEFAULT_QUEUE_CHUNKS, DEFAULT_MAX_POLICY_LAG, DEFAULT_PUBLISH_EVERY,
+                DEFAULT_OPTIMIZER_STATE_EVERY_SECONDS, DEFAULT_OPTIMIZER, DEFAULT_LEARNING_RATE,
+                LossConfig.defaults().withRewardScale(info.rewardScale()), 1L, "cpu",
+                Channels.DEFAULT_MAX_MESSAGE_BYTES, ChunkLimits.defaults(), DEFAULT_STARTUP_TIMEOUT);
+    }
+
+    /** The model these settings train. */
+    public ModelConfig modelConfig() {
+        EnvInfo info = Environments.info(env);
+        return new ModelConfig(info.observationSize(), info.numActions(), encoderSize, lstmSize);
+    }
+
+    public LearnerConfig withPort(int p) {
+        return new LearnerConfig(p, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+                maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
+                maxMessageBytes, chunkLimits, startupTimeout);
+    }
+
+    public LearnerConfig withParameterServer(String target) {
+        return new LearnerConfig(port, target, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+                maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
+                maxMessageBytes, chunkLimits, startupTimeout);
+    }
+
+    public LearnerConfig withModel(int encoder, int lstm) {
+        return new LearnerConfig(port, parameterServer, env, encoder, lstm, unroll, batchChunks, queueChunks,
+                maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
+                maxMessageBytes, chunkLimits, startupTimeout);
+    }
+
+    public LearnerConfig withUnroll(int t) {
+        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, t, batchChunks, queueChunks,
+                maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
+                maxMessageBytes, chunkLimits, startupTimeout);
+    }
+
+    /** Chunks per update and queue capacity. */
+    public LearnerConfig withBatching(int batch, int queue) {
+        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batch, queue,
+                maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
+                maxMessageBytes, chunkLimits, startupTimeout);
+    }
+
+    public LearnerConfig withMaxPolicyLag(long lag) {
+        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+                lag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
+                maxMessageBytes, chunkLimits, startupTimeout);
+    }
+
+    /** Updates per publish and the optimizer-state interval. */
+    public LearnerConfig withPublishing(int every, long optimizerStateSeconds) {
+        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+                maxPolicyLag, every, optimizerStateSeconds, optimizer, learningRate, loss, seed, device,
+                maxMessageBytes, chunkLimits, startupTimeout);
+    }
+
+    public LearnerConfig withOptimizer(String name, double lr) {
+        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+                maxPolicyLag, publishEvery, optimizerStateEverySeconds, name, lr, loss, seed, device,
+                maxMessageBytes, chunkLimits, startupTimeout);
+    }
+
+    public LearnerConfig withLoss(LossConfig l) {
+        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+                maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, l, seed, device,
+                maxMessageBytes, chunkLimits, startupTimeout);
+    }
+
+    public LearnerConfig withSeed(long s) {
+        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+                maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, s, device,
+                maxMessageBytes, chunkLimits, startupTimeout);
+    }
+
+    public LearnerConfig withDevice(String d) {
+        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+                maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, d,
+                maxMessageBytes, chunkLimits, startupTimeout);
+    }
+
+    public LearnerConfig withMaxMessageBytes(int bytes) {
+        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+                maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
+                bytes, chunkLimits, startupTimeout);
+    }
+
+    public LearnerConfig withChunkLimits(ChunkLimits limits) {
+        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+                maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
+                maxMessageBytes, limits, startupTimeout);
+    }
+
+    public LearnerConfig withStartupTimeout(Duration timeout) {
+        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+                maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
+                maxMessageBytes, chunkLimits, timeout);
+    }
+
+    private static void requireWidth(String name, int value) {
+        if (value < 1 || value > ModelConfig.MAX_WIDTH) {
+            throw new IllegalArgumentException(name + " must be in [1, " + ModelConfig.MAX_WIDTH + "], got " + value);
+        }
+    }
+}

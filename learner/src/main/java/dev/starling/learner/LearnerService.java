@@ -1,0 +1,381 @@
+package dev.starling.learner;
+
+import java.lang.System.Logger.Level;
+import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+
+import dev.starling.common.metrics.Metrics;
+import dev.starling.common.model.ModelConfig;
+import dev.starling.common.rl.Rollout;
+import dev.starling.common.wire.ChunkCodec;
+import dev.starling.common.wire.ChunkLimits;
+import dev.starling.common.wire.InvalidMessageException;
+import dev.starling.proto.v1.ChunkAck;
+import dev.starling.proto.v1.LearnerGrpc;
+import dev.starling.proto.v1.LearnerStatus;
+import dev.starling.proto.v1.LearnerStatusRequest;
+import dev.starling.proto.v1.TrajectoryChunk;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+
+/**
+ * The Learner gRPC service: validates incoming trajectory chunks, queues them for the trainer and
+ * acks them, with server-side flow control; answers GetStatus.
+ *
+ * <p>Flow control (grpc-java's {@code ManualFlowControlServer}): every stream disables automatic
+ * inbound requests and asks its client for one chunk at a time. After handling a chunk it asks
+ * for the next one only if the {@link ChunkQueue} has room and the stream's outbound side is
+ * ready; otherwise it parks itself on a wait list (queue full) or waits for its onReady callback
+ * (acks not being read). The trainer calls {@link #wakeWaiting()} after taking a batch, which
+ * resumes parked streams while the queue has room. So the memory held for chunks is bounded by
+ * the queue capacity plus at most one received-but-not-yet-queued chunk per stream (several
+ * streams may find room for the same free slot; the losers keep their chunk, unacked, until the
+ * next slot frees).
+ *
+ * <p>Thread-safety: each stream's state and its response observer are guarded by the stream's
+ * own monitor, so acks and the final onError/onCompleted are never sent concurrently or after
+ * completion, whether they come from a gRPC executor thread, the trainer thread or an onReady
+ * callback. {@code request(1)} is called outside that monitor. Lock order: a stream monitor,
+ * then the queue's lock or the stats monitor; no thread ever takes a stream monitor while it
+ * holds another lock, and {@link #wakeWaiting()} runs with no monitor held.
+ */
+final class LearnerService extends LearnerGrpc.LearnerImplBase {
+
+    private static final System.Logger LOG = System.getLogger(LearnerService.class.getName());
+
+    static final String ROLE = "learner";
+
+    private final ModelConfig model;
+    private final long specHash;
+    private final int unroll;
+    private final ChunkLimits limits;
+    private final long maxPolicyLag;
+    private final ChunkQueue queue;
+    private final LearnerStats stats;
+    private final LongSupplier validationVersion;
+    private final LongSupplier acknowledgedVersion;
+    private final Supplier<LearnerStatus> status;
+    private final MeterRegistry registry;
+    private final Counter droppedStale;
+    /** Streams waiting for room in the queue; each at most once (see ChunkStream.waiting). */
+    private final Queue<ChunkStream> waiting = new ConcurrentLinkedQueue<>();
+    private final Set<ChunkStream> open = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
+
+    /**
+     * @param validationVersion newest version the parameter server may hold (chunks claiming a
+     *     newer one are from the future)
+     * @param acknowledgedVersion newest version the parameter server acknowledged (policy lag
+     *     is measured against it)
+     */
+    LearnerService(ModelConfig model, long specHash, int unroll, ChunkLimits limits, long maxPolicyLag,
+            ChunkQueue queue, LearnerStats stats, LongSupplier validationVersion, LongSupplier acknowledgedVersion,
+            Supplier<LearnerStatus> status, MeterRegistry registry) {
+        this.model = model;
+        this.specHash = specHash;
+        this.unroll = unroll;
+        this.limits = limits;
+        this.maxPolicyLag = maxPolicyLag;
+        this.queue = queue;
+        this.stats = stats;
+        this.validationVersion = validationVersion;
+        this.acknowledgedVersion = acknowledgedVersion;
+        this.status = status;
+        this.registry = registry;
+        this.droppedStale = Counter.builder(Metrics.DROPPED_STALE)
+                .description("Chunks dropped because their policy lag exceeded the maximum")
+                .tag("role", ROLE)
+                .register(registry);
+    }
+
+    @Override
+    public StreamObserver<TrajectoryChunk> pushTrajectories(StreamObserver<ChunkAck> responseObserver) {
+        ServerCallStreamObserver<ChunkAck> call = (ServerCallStreamObserver<ChunkAck>) responseObserver;
+        call.disableAutoRequest();
+        ChunkStream stream = new ChunkStream(call);
+        call.setOnCancelHandler(stream::cancelled);
+        call.setOnReadyHandler(stream::onReady);
+        if (closed) {
+            stream.fail(Status.UNAVAILABLE.withDescription("the learner is shutting down"));
+            return stream;
+        }
+        open.add(stream);
+        if (closed) {
+            stream.fail(Status.UNAVAILABLE.withDescription("the learner is shutting down"));
+            return stream;
+        }
+        stream.requestFirst();
+        return stream;
+    }
+
+    @Override
+    public void getStatus(LearnerStatusRequest request, StreamObserver<LearnerStatus> responseObserver) {
+        responseObserver.onNext(status.get());
+        responseObserver.onCompleted();
+    }
+
+    /**
+     * Resumes streams parked on a full queue while it has room. Called by the trainer after it
+     * took a batch, and by a stream right after it parked itself (so a batch taken in between is
+     * never missed: either the stream sees the room or the trainer sees the stream).
+     */
+    void wakeWaiting() {
+        while (queue.hasRoom()) {
+            ChunkStream s = waiting.poll();
+            if (s == null) {
+                return;
+            }
+            s.resume();
+        }
+    }
+
+    /** Number of open PushTrajectories streams. */
+    int openStreams() {
+        return open.size();
+    }
+
+    /** Ends every stream with UNAVAILABLE and refuses new ones. Idempotent. */
+    void close() {
+        closed = true;
+        Status status = Status.UNAVAILABLE.withDescription("the learner is shutting down");
+        for (ChunkStream s : open) {
+            s.fail(status);
+        }
+        waiting.clear();
+    }
+
+    private void rejected(InvalidMessageException e, TrajectoryChunk chunk) {
+        Counter.builder(Metrics.REJECTED)
+                .description("Messages rejected by validation")
+                .tag("role", ROLE)
+                .tag("reason", e.reason())
+                .register(registry)
+                .increment();
+        LOG.log(Level.WARNING, "rejected chunk {0} from actor ''{1}'' ({2}): {3}", Long.toUnsignedString(chunk.getSequence()),
+                chunk.getActorId(), e.code(), e.getMessage());
+    }
+
+    /** One PushTrajectories call: the inbound observer plus the guarded outbound side. */
+    private final class ChunkStream implements StreamObserver<TrajectoryChunk> {
+
+        private final ServerCallStreamObserver<ChunkAck> call;
+        // All guarded by this.
+        private boolean done;
+        private boolean halfClosed;
+        /** A request(1) was issued and its chunk has not arrived yet. */
+        private boolean outstanding;
+        /** On the service's wait list for room in the queue. */
+        private boolean waitingForRoom;
+        /** Waiting for the onReady callback (the client is not reading acks). */
+        private boolean waitingForReady;
+        /** Received and valid, but the queue was full: queued (and acked) when room frees. */
+        private QueuedChunk parked;
+        private TrajectoryChunk parkedMessage;
+
+        ChunkStream(ServerCallStreamObserver<ChunkAck> call) {
+            this.call = call;
+        }
+
+        void requestFirst() {
+            synchronized (this) {
+                if (done) {
+                    return;
+                }
+                outstanding = true;
+            }
+            call.request(1);
+        }
+
+        @Override
+        public void onNext(TrajectoryChunk chunk) {
+            synchronized (this) {
+                outstanding = false;
+                if (done) {
+                    return;
+                }
+            }
+            Rollout rollout;
+            try {
+                rollout = ChunkCodec.decode(chunk, model, specHash, validationVersion.getAsLong(), unroll, limits);
+            } catch (InvalidMessageException e) {
+                rejected(e, chunk);
+                fail(e.status());
+                return;
+            }
+            long lag = acknowledgedVersion.getAsLong() - chunk.getPolicyVersion();
+            boolean request;
+            if (lag > maxPolicyLag) {
+                droppedStale.increment();
+                LOG.log(Level.DEBUG, "dropped chunk {0} from ''{1}'': policy lag {2} > {3}",
+                        chunk.getSequence(), chunk.getActorId(), lag, maxPolicyLag);
+                synchronized (this) {
+                    ack(chunk.getSequence(), false);
+                    request = nextRequest();
+                }
+            } else {
+                QueuedChunk item = new QueuedChunk(rollout, chunk.getPolicyVersion(), chunk.getActorId(),
+                        chunk.getSequence());
+                synchronized (this) {
+                    if (done) {
+                        return;
+                    }
+                    if (!enqueue(item, chunk)) {
+                        parked = item;
+                        parkedMessage = chunk;
+                    }
+                    request = nextRequest();
+                }
+            }
+            after(request);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            cancelled();
+        }
+
+        @Override
+        public void onCompleted() {
+            synchronized (this) {
+                if (done) {
+                    return;
+                }
+                halfClosed = true;
+                if (parked != null) {
+                    // Completed once the parked chunk is queued and acked (see resume).
+                    return;
+                }
+                finish();
+            }
+            open.remove(this);
+        }
+
+        /** The client cancelled (or the call ended under us): forget everything. */
+        void cancelled() {
+            synchronized (this) {
+                done = true;
+                parked = null;
+                parkedMessage = null;
+            }
+            open.remove(this);
+            waiting.remove(this);
+        }
+
+        /** Ends the stream with an error status, unless it already ended. */
+        void fail(Status status) {
+            synchronized (this) {
+                if (done) {
+                    return;
+                }
+                done = true;
+                parked = null;
+                parkedMessage = null;
+                call.onError(status.asRuntimeException());
+            }
+            open.remove(this);
+            waiting.remove(this);
+        }
+
+        /**
+         * Called from the wait list when the queue has room again. Never calls
+         * {@link #wakeWaiting()} itself: the caller's loop re-checks the room.
+         */
+        void resume() {
+            boolean request;
+            boolean finished = false;
+            synchronized (this) {
+                waitingForRoom = false;
+                if (done) {
+                    return;
+                }
+                if (parked != null && enqueue(parked, parkedMessage)) {
+                    parked = null;
+                    parkedMessage = null;
+                    if (halfClosed) {
+                        finish();
+                        finished = true;
+                    }
+                }
+                request = nextRequest();
+            }
+            if (finished) {
+                open.remove(this);
+            }
+            if (request) {
+                call.request(1);
+            }
+        }
+
+        void onReady() {
+            boolean request;
+            synchronized (this) {
+                if (!waitingForReady || done) {
+                    return;
+                }
+                waitingForReady = false;
+                request = nextRequest();
+            }
+            after(request);
+        }
+
+        /** Queues and acks; false if the queue was full. Holds this. */
+        private boolean enqueue(QueuedChunk item, TrajectoryChunk chunk) {
+            if (!queue.offer(item)) {
+                return false;
+            }
+            stats.accepted(chunk, item.frames());
+            ack(item.sequence(), true);
+            return true;
+        }
+
+        private void ack(long sequence, boolean accepted) {
+            if (!done) {
+                call.onNext(ChunkAck.newBuilder().setSequence(sequence).setAccepted(accepted).build());
+            }
+        }
+
+        private void finish() {
+            done = true;
+            call.onCompleted();
+        }
+
+        /**
+         * Decides whether to ask the client for the next chunk; holds this. Registers the stream
+         * for a wake-up when it must wait (queue full or outbound side not ready).
+         */
+        private boolean nextRequest() {
+            if (done || halfClosed || outstanding) {
+                return false;
+            }
+            if (parked != null || !queue.hasRoom()) {
+                if (!waitingForRoom) {
+                    waitingForRoom = true;
+                    waiting.add(this);
+                }
+                return false;
+            }
+            if (!call.isReady()) {
+                waitingForReady = true;
+                return false;
+            }
+            outstanding = true;
+            return true;
+        }
+
+        /** Outside the monitor: issue the request, or re-check the room we may have missed. */
+        private void after(boolean request) {
+            if (request) {
+                call.request(1);
+            } else {
+                wakeWaiting();
+            }
+        }
+    }
+}

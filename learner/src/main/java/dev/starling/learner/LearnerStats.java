@@ -1,0 +1,71 @@
+package dev.starling.learner;
+
+import java.util.ArrayDeque;
+
+import dev.starling.common.rollout.ReturnTracker;
+import dev.starling.proto.v1.LearnerStatus;
+import dev.starling.proto.v1.TrajectoryChunk;
+
+/**
+ * Progress numbers behind {@code GetStatus}: frames and episodes of accepted chunks (with the
+ * mean return of the last 100 episodes), updates applied, and the mean policy lag of the chunks
+ * trained in the last {@value #LAG_WINDOW_UPDATES} updates.
+ *
+ * <p>Thread-safe: streams record accepted chunks, the trainer records updates, any thread reads.
+ */
+final class LearnerStats {
+
+    /** Updates whose chunks make up {@code mean_policy_lag}. */
+    static final int LAG_WINDOW_UPDATES = 10;
+
+    private final ReturnTracker returns = new ReturnTracker();
+    private final ArrayDeque<double[]> lagWindow = new ArrayDeque<>(LAG_WINDOW_UPDATES + 1);
+    private long frames;
+    private long updates;
+    private double lagSum;
+    private long lagCount;
+
+    /** A chunk was queued for training. */
+    synchronized void accepted(TrajectoryChunk chunk, int chunkFrames) {
+        frames += chunkFrames;
+        for (int i = 0; i < chunk.getEpisodeReturnsCount(); i++) {
+            returns.accept(chunk.getEpisodeReturns(i), chunk.getEpisodeLengths(i));
+        }
+    }
+
+    /** An update ran on chunks with these policy lags (applied or skipped as non-finite). */
+    synchronized void updated(boolean applied, long[] lags) {
+        if (applied) {
+            updates++;
+        }
+        double sum = 0;
+        for (long l : lags) {
+            sum += l;
+        }
+        lagWindow.addLast(new double[] {sum, lags.length});
+        lagSum += sum;
+        lagCount += lags.length;
+        if (lagWindow.size() > LAG_WINDOW_UPDATES) {
+            double[] old = lagWindow.removeFirst();
+            lagSum -= old[0];
+            lagCount -= (long) old[1];
+        }
+    }
+
+    synchronized long updates() {
+        return updates;
+    }
+
+    /** The status message, with the version and queue length supplied by the caller. */
+    synchronized LearnerStatus status(long policyVersion, int queued) {
+        return LearnerStatus.newBuilder()
+                .setFrames(frames)
+                .setEpisodes(returns.episodes())
+                .setAverageReturn(returns.average())
+                .setUpdates(updates)
+                .setPolicyVersion(policyVersion)
+                .setMeanPolicyLag(lagCount == 0 ? 0.0 : lagSum / lagCount)
+                .setQueuedChunks(queued)
+                .build();
+    }
+}

@@ -1,0 +1,88 @@
+package dev.starling.learner;
+
+import static dev.starling.learner.Cluster.chunk;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.function.BiFunction;
+import java.util.stream.Stream;
+
+import com.google.protobuf.ByteString;
+import dev.starling.proto.v1.LearnerStatus;
+import dev.starling.proto.v1.TrajectoryChunk;
+import io.grpc.Status;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Each class of malformed chunk ends its stream with the right status and a message that says
+ * what was wrong, counts one rejection with the right reason, and changes nothing.
+ */
+class ChunkValidationTest {
+
+    @RegisterExtension
+    final GrpcCleanupExtension grpc = new GrpcCleanupExtension();
+
+    /** (chunk, spec hash) -> bad chunk. */
+    private interface Corruption extends BiFunction<TrajectoryChunk, Long, TrajectoryChunk> {
+    }
+
+    static Stream<Arguments> badChunks() {
+        return Stream.of(
+                Arguments.of("wrong spec hash", (Corruption) (c, h) -> c.toBuilder().setSpecHash(h + 1).build(),
+                        Status.Code.FAILED_PRECONDITION, "spec_hash", "but the learner trains"),
+                Arguments.of("wrong unroll", (Corruption) (c, h) -> c.toBuilder().setUnrollLength(Cluster.UNROLL + 1)
+                        .build(), Status.Code.INVALID_ARGUMENT, "unroll", "differs from the learner's unroll"),
+                Arguments.of("zero num_envs", (Corruption) (c, h) -> c.toBuilder().setNumEnvs(0).build(),
+                        Status.Code.INVALID_ARGUMENT, "num_envs", "num_envs 0 is outside"),
+                Arguments.of("huge num_envs", (Corruption) (c, h) -> c.toBuilder().setNumEnvs(Integer.MAX_VALUE).build(),
+                        Status.Code.INVALID_ARGUMENT, "num_envs", "is outside [1, 4096]"),
+                Arguments.of("truncated observations", (Corruption) (c, h) -> c.toBuilder()
+                        .setObservations(c.getObservations().substring(0, c.getObservations().size() - 3)).build(),
+                        Status.Code.INVALID_ARGUMENT, "shape", "observations has"),
+                Arguments.of("NaN reward", (Corruption) (c, h) -> c.toBuilder()
+                        .setRewards(withFloat(c.getRewards(), 1, Float.NaN)).build(),
+                        Status.Code.INVALID_ARGUMENT, "non_finite", "rewards[1] is not finite"),
+                Arguments.of("action out of range", (Corruption) (c, h) -> c.toBuilder().setActions(3, 2).build(),
+                        Status.Code.INVALID_ARGUMENT, "action_range", "actions[3] = 2 is outside [0, 2)"),
+                Arguments.of("policy version from the future", (Corruption) (c, h) -> c.toBuilder()
+                        .setPolicyVersion(1000).build(),
+                        Status.Code.INVALID_ARGUMENT, "future_version", "is newer than the newest published version 0"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("badChunks")
+    void rejectsWithStatusMessageAndCounterAndChangesNothing(String name, Corruption corruption, Status.Code code,
+            String reason, String message) throws Exception {
+        Cluster cluster = new Cluster(grpc);
+        Cluster.Node node = cluster.learner(Cluster.config().withBatching(2, 4));
+        node.learner.start();
+        // One good chunk first: it stays queued (the batch needs two), so "nothing changed"
+        // is checked against a non-empty state.
+        Cluster.ChunkClient good = node.push();
+        good.send(chunk(node.specHash(), 0, 0, 5f));
+        assertTrue(good.nextAck().getAccepted());
+        LearnerStatus before = node.status();
+        assertEquals(1, before.getQueuedChunks());
+
+        Cluster.ChunkClient bad = node.push();
+        bad.send(corruption.apply(chunk(node.specHash(), 1, 0, 7f), node.specHash()));
+        Status status = bad.awaitDone();
+        assertEquals(code, status.getCode(), status.toString());
+        assertTrue(status.getDescription().contains(message), status.getDescription());
+        assertTrue(bad.acks.isEmpty(), "a rejected chunk is not acked");
+        assertEquals(1.0, node.rejected(reason), "rejected counter for reason " + reason);
+        assertEquals(before, node.status(), "a rejected chunk changes nothing");
+        assertEquals(0, cluster.psVersion(), "nothing was trained or published");
+    }
+
+    private static ByteString withFloat(ByteString floats, int index, float value) {
+        byte[] b = floats.toByteArray();
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putFloat(index * Float.BYTES, value);
+        return ByteString.copyFrom(b);
+    }
+}
