@@ -62,17 +62,12 @@ final class ActorCommand implements Callable<Integer> {
         PrometheusMeterRegistry registry = Metrics.registry("actor", "actor", actorId);
         ActorWorker worker = ActorWorker.connect(config, registry);
         MetricsServer metrics = role.startMetrics(registry);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            worker.close();
-            if (metrics != null) {
-                metrics.close();
-            }
-        }, "starling-actor-shutdown"));
+        RoleOptions.closeOnShutdown("actor", worker, metrics);
         try {
             worker.start().get();
             return 0;
         } catch (ExecutionException e) {
-            LOG.severe("actor " + actorId + " failed: " + e.getCause().getMessage());
+            // The worker has already logged why, at SEVERE.
             return 4;
         }
     }

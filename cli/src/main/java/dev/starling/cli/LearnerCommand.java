@@ -61,13 +61,7 @@ final class LearnerCommand implements Callable<Integer> {
         PrometheusMeterRegistry registry = Metrics.registry("learner");
         Learner learner = Learner.forPort(config, registry);
         MetricsServer metrics = role.startMetrics(registry);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            LOG.info("stopping learner");
-            learner.close();
-            if (metrics != null) {
-                metrics.close();
-            }
-        }, "starling-learner-shutdown"));
+        RoleOptions.closeOnShutdown("learner", learner, metrics);
         learner.start();
         role.writePort(learner.port());
         LOG.info("learner listening on port " + learner.port());

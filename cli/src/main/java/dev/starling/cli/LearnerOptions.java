@@ -12,7 +12,8 @@ import picocli.CommandLine.Option;
 /** Optimisation settings, shared by {@code train} and {@code learner}. */
 final class LearnerOptions {
 
-    @Option(names = "--optimizer", defaultValue = "adam", description = "adam or rmsprop. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--optimizer", defaultValue = "rmsprop",
+            description = "rmsprop or adam (rmsprop was steadier under policy lag). Default: ${DEFAULT-VALUE}.")
     String optimizer;
 
     @Option(names = "--learning-rate", defaultValue = "0.001", description = "Default: ${DEFAULT-VALUE}.")
@@ -41,7 +42,7 @@ final class LearnerOptions {
             description = "Chunks per learner update (impala): B = this x K sequences. Default: ${DEFAULT-VALUE}.")
     int batchChunks;
 
-    @Option(names = "--queue-chunks", defaultValue = "4",
+    @Option(names = "--queue-chunks", defaultValue = "2",
             description = "Learner queue capacity in chunks (impala); actors wait when full. Default: ${DEFAULT-VALUE}.")
     int queueChunks;
 

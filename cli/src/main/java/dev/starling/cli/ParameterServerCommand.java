@@ -54,13 +54,7 @@ final class ParameterServerCommand implements Callable<Integer> {
         PrometheusMeterRegistry registry = Metrics.registry("parameter-server");
         ParameterServer server = ParameterServer.forPort(config, registry);
         MetricsServer metrics = role.startMetrics(registry);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            LOG.info("stopping parameter server");
-            server.close();
-            if (metrics != null) {
-                metrics.close();
-            }
-        }, "starling-ps-shutdown"));
+        RoleOptions.closeOnShutdown("parameter-server", server, metrics);
         server.start();
         role.writePort(server.port());
         LOG.info("parameter server listening on port " + server.port());

@@ -38,6 +38,24 @@ final class RoleOptions {
         return server;
     }
 
+    /**
+     * On SIGTERM or Ctrl-C: closes the role (its own clean stop: final checkpoint or publish),
+     * then the metrics endpoint if one runs.
+     */
+    static void closeOnShutdown(String role, AutoCloseable service, MetricsServer metrics) {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            LOG.info("stopping " + role);
+            try {
+                service.close();
+            } catch (Exception e) {
+                LOG.warning("stopping " + role + " failed: " + e);
+            }
+            if (metrics != null) {
+                metrics.close();
+            }
+        }, "starling-" + role + "-shutdown"));
+    }
+
     /** Writes the port atomically (temp file, rename) so a reader never sees a partial number. */
     void writePort(int port) throws IOException {
         if (portFile == null) {

@@ -59,6 +59,10 @@ final class TrainCommand implements Callable<Integer> {
             description = "Environments per actor (K); in sync mode, per rollout. Default: ${DEFAULT-VALUE}.")
     int numEnvs;
 
+    @Option(names = "--max-in-flight", defaultValue = "2",
+            description = "Chunks each actor may have sent and not yet acked (impala); lower means less policy lag. Default: ${DEFAULT-VALUE}.")
+    int maxInFlight;
+
     @Option(names = "--target-return", defaultValue = "475",
             description = "Stop when the average of the last 100 episodes reaches this. Default: ${DEFAULT-VALUE}.")
     double targetReturn;
@@ -100,12 +104,13 @@ final class TrainCommand implements Callable<Integer> {
         List<List<String>> actorArgs = new ArrayList<>();
         for (int i = 0; i < actors; i++) {
             List<String> a = new ArrayList<>(modelArgs);
-            a.addAll(List.of("--seed", Long.toString(seeds.split().nextLong()), "--num-envs", Integer.toString(numEnvs)));
+            a.addAll(List.of("--seed", Long.toString(seeds.split().nextLong()), "--num-envs", Integer.toString(numEnvs),
+                    "--max-in-flight", Integer.toString(maxInFlight)));
             actorArgs.add(a);
         }
-        LOG.info(String.format(Locale.ROOT, "effective configuration: mode impala, env %s, actors %d x %d envs, T %d, "
+        LOG.info(String.format(Locale.ROOT, "effective configuration: mode impala, env %s, actors %d x %d envs (%d in flight), T %d, "
                 + "encoder %d, LSTM %d, seed %d, %s, target %.1f, max frames %d, max seconds %.0f, run dir %s",
-                model.env, actors, numEnvs, model.unroll, model.encoderSize, model.lstmSize, model.seed, learning,
+                model.env, actors, numEnvs, maxInFlight, model.unroll, model.encoderSize, model.lstmSize, model.seed, learning,
                 targetReturn, maxFrames, maxSeconds, dir));
         PrintWriter out = spec.commandLine().getOut();
         ClusterRun.Outcome outcome;
@@ -126,23 +131,12 @@ final class TrainCommand implements Callable<Integer> {
             run.writeCurve(String.format(Locale.ROOT, "%s, mode impala, %d actors x %d envs, seed %d", model.env, actors,
                     numEnvs, model.seed));
             double fps = outcome.seconds() > 0 ? s.getFrames() / outcome.seconds() : 0;
-            Map<String, Object> summary = new LinkedHashMap<>();
-            summary.put("solved", outcome.solved());
-            summary.put("wall_seconds", outcome.seconds());
-            summary.put("frames", s.getFrames());
-            summary.put("fps", fps);
-            summary.put("final_avg_return", s.getAverageReturn());
-            summary.put("episodes", s.getEpisodes());
-            summary.put("updates", s.getUpdates());
-            summary.put("policy_version", s.getPolicyVersion());
+            Map<String, Object> summary = summary(outcome.solved(), outcome.seconds(), s.getFrames(),
+                    s.getAverageReturn(), s.getEpisodes(), s.getUpdates(), s.getPolicyVersion());
             summary.put("mean_policy_lag", s.getMeanPolicyLag());
-            summary.put("mode", "impala");
-            summary.put("env", model.env);
             summary.put("actors", actors);
             summary.put("envs_per_actor", numEnvs);
-            summary.put("target_return", targetReturn);
             summary.put("failure", outcome.failure());
-            summary.put("provenance", Provenance.all());
             run.writeSummary(summary);
             if (outcome.failure() != null) {
                 out.println("training failed: " + outcome.failure());
@@ -172,27 +166,35 @@ final class TrainCommand implements Callable<Integer> {
             run.add(new RunFolder.Row(result.seconds(), result.frames(), result.fps(), result.episodes(),
                     result.averageReturn(), result.updates(), result.updates(), 0));
             run.writeCurve(String.format(Locale.ROOT, "%s, mode sync, seed %d", model.env, model.seed));
-            Map<String, Object> summary = new LinkedHashMap<>();
-            summary.put("solved", result.solved());
-            summary.put("wall_seconds", result.seconds());
-            summary.put("frames", result.frames());
-            summary.put("fps", result.fps());
-            summary.put("final_avg_return", result.averageReturn());
-            summary.put("episodes", result.episodes());
-            summary.put("updates", result.updates());
+            Map<String, Object> summary = summary(result.solved(), result.seconds(), result.frames(),
+                    result.averageReturn(), result.episodes(), result.updates(), result.updates());
             summary.put("skipped_updates", result.skippedUpdates());
-            summary.put("policy_version", result.updates());
-            summary.put("mode", "sync");
-            summary.put("env", model.env);
-            summary.put("target_return", targetReturn);
             summary.put("config", cfg.toString());
-            summary.put("provenance", Provenance.all());
             run.writeSummary(summary);
             out.printf(Locale.ROOT, "%s: average return %.1f over the last 100 episodes after %d frames in %.1f s"
                     + " (%.0f frames/s). Run folder: %s%n", result.solved() ? "solved" : "not solved",
                     result.averageReturn(), result.frames(), result.seconds(), result.fps(), dir);
             return result.solved() ? 0 : 1;
         }
+    }
+
+    /** The fields every summary.json has, in both modes. */
+    private Map<String, Object> summary(boolean solved, double seconds, long frames, double averageReturn,
+            long episodes, long updates, long policyVersion) {
+        Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("solved", solved);
+        summary.put("wall_seconds", seconds);
+        summary.put("frames", frames);
+        summary.put("fps", seconds > 0 ? frames / seconds : 0.0);
+        summary.put("final_avg_return", averageReturn);
+        summary.put("episodes", episodes);
+        summary.put("updates", updates);
+        summary.put("policy_version", policyVersion);
+        summary.put("mode", mode);
+        summary.put("env", model.env);
+        summary.put("target_return", targetReturn);
+        summary.put("provenance", Provenance.all());
+        return summary;
     }
 
     /** Tab-completion and help text list the registered environments. */

@@ -33,7 +33,7 @@ class ClusterTrainTest {
         StringWriter err = new StringWriter();
         long before = ProcessHandle.current().children().count();
         int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), "train", "--mode", "impala",
-                "--actors", "2", "--num-envs", "16", "--target-return", "150", "--max-frames", "3000000",
+                "--actors", "2", "--target-return", "150", "--max-frames", "3000000",
                 "--max-seconds", "300", "--seed", "7", "--run-dir", runDir.toString());
         String summary = Files.readString(runDir.resolve("summary.json"));
         assertEquals(0, code, "not solved: " + out + "\n" + summary + "\nlearner log:\n"

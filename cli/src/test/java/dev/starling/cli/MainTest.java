@@ -52,7 +52,7 @@ class MainTest {
     @Test
     void shortTrainingRunWritesTheRunFolder(@TempDir Path dir) throws Exception {
         Path config = dir.resolve("starling.properties");
-        Files.writeString(config, "max-frames=20480\nnum-envs=16\n");
+        Files.writeString(config, "mode=sync\nmax-frames=20480\nnum-envs=16\n");
         Path runDir = dir.resolve("run");
         Run r = run("train", "--config", config.toString(), "--run-dir", runDir.toString(), "--seed", "2");
         assertEquals(1, r.code(), "not solved within 20k frames: exit code 1. " + r.err());

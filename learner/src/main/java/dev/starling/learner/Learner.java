@@ -290,14 +290,7 @@ public final class Learner implements AutoCloseable {
         health.enterTerminalState();
         service.close();
         server.shutdown();
-        try {
-            if (!server.awaitTermination(SHUTDOWN_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                LOG.log(Level.WARNING, "calls still running after {0} s; cancelling them", SHUTDOWN_TIMEOUT_SECONDS);
-            }
-        } catch (InterruptedException e) {
-            interrupted = true;
-        }
-        server.shutdownNow();
+        interrupted |= !Servers.awaitThenCancel(server, SHUTDOWN_TIMEOUT_SECONDS);
         boolean trainerStopped = stopTrainer();
         queue.clear();
         if (previous == State.RUNNING && trainerStopped && failure.get() == null) {

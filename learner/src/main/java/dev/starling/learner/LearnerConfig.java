@@ -70,11 +70,11 @@ public record LearnerConfig(
     public static final int DEFAULT_LSTM_SIZE = 128;
     public static final int DEFAULT_UNROLL = 32;
     public static final int DEFAULT_BATCH_CHUNKS = 2;
-    public static final int DEFAULT_QUEUE_CHUNKS = 4;
+    public static final int DEFAULT_QUEUE_CHUNKS = 2;
     public static final long DEFAULT_MAX_POLICY_LAG = 20;
     public static final int DEFAULT_PUBLISH_EVERY = 1;
     public static final long DEFAULT_OPTIMIZER_STATE_EVERY_SECONDS = 5;
-    public static final String DEFAULT_OPTIMIZER = "adam";
+    public static final String DEFAULT_OPTIMIZER = "rmsprop";
     public static final double DEFAULT_LEARNING_RATE = 1e-3;
     public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(60);
     /** Smallest accepted {@code maxMessageBytes}. */

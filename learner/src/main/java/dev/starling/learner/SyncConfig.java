@@ -36,7 +36,7 @@ public record SyncConfig(String env, int numEnvs, int unroll, long seed, int enc
     /** Defaults for an environment (its reward scale included). */
     public static SyncConfig defaults(String env) {
         LossConfig loss = LossConfig.defaults().withRewardScale(Environments.info(env).rewardScale());
-        return new SyncConfig(env, 32, 32, 1, 64, 128, "adam", 1e-3, loss, ForwardPath.FAST, 475.0, 0, 0, "cpu");
+        return new SyncConfig(env, 32, 32, 1, 64, 128, "rmsprop", 1e-3, loss, ForwardPath.FAST, 475.0, 0, 0, "cpu");
     }
 
     public SyncConfig withSeed(long s) {

@@ -4,6 +4,7 @@ import static dev.starling.learner.Cluster.chunk;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.starling.common.grpc.GrpcCleanupExtension;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.function.BiFunction;

@@ -3,6 +3,7 @@ package dev.starling.learner;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.starling.common.grpc.GrpcCleanupExtension;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;

@@ -25,11 +25,11 @@ class LearnerConfigTest {
         assertEquals(128, D.lstmSize());
         assertEquals(32, D.unroll());
         assertEquals(2, D.batchChunks());
-        assertEquals(8, D.queueChunks());
+        assertEquals(2, D.queueChunks(), "queue = one batch: less policy lag");
         assertEquals(20, D.maxPolicyLag());
         assertEquals(1, D.publishEvery());
         assertEquals(5, D.optimizerStateEverySeconds());
-        assertEquals("adam", D.optimizer());
+        assertEquals("rmsprop", D.optimizer());
         assertEquals(1e-3, D.learningRate());
         assertEquals(Environments.info("masked-cartpole").rewardScale(), D.loss().rewardScale());
         assertEquals("cpu", D.device());

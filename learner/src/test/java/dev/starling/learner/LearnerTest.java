@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.starling.common.grpc.GrpcCleanupExtension;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Arrays;

@@ -203,14 +203,7 @@ public final class ParameterServer implements AutoCloseable {
             }
         }
         service.close();
-        try {
-            if (!server.awaitTermination(SHUTDOWN_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                LOG.log(Level.WARNING, "calls still running after {0} s; cancelling them", SHUTDOWN_TIMEOUT_SECONDS);
-            }
-        } catch (InterruptedException e) {
-            interrupted = true;
-        }
-        server.shutdownNow();
+        interrupted |= !Servers.awaitThenCancel(server, SHUTDOWN_TIMEOUT_SECONDS);
         broadcastExecutor.shutdown();
         callExecutor.shutdown();
         interrupted |= !awaitQuietly(broadcastExecutor);

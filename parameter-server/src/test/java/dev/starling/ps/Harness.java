@@ -2,6 +2,7 @@ package dev.starling.ps;
 
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
+import dev.starling.common.grpc.GrpcCleanupExtension;
 import java.io.IOException;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;

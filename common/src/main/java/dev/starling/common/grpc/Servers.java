@@ -6,10 +6,13 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 
 /** Server-side settings shared by every Starling gRPC server. */
 public final class Servers {
+
+    private static final System.Logger LOG = System.getLogger(Servers.class.getName());
 
     /** Clients ping every 10 s (see {@link Channels}); the server must permit that. */
     public static final long PERMIT_KEEPALIVE_SECONDS = 10;
@@ -29,6 +32,23 @@ public final class Servers {
                 .permitKeepAliveWithoutCalls(true)
                 .keepAliveTime(60, TimeUnit.SECONDS)
                 .keepAliveTimeout(20, TimeUnit.SECONDS);
+    }
+
+    /**
+     * After {@code shutdown()}: waits up to {@code timeoutSeconds} for running calls, then
+     * cancels what is left. Returns false if interrupted (the caller restores the flag).
+     */
+    public static boolean awaitThenCancel(Server server, long timeoutSeconds) {
+        boolean interrupted = false;
+        try {
+            if (!server.awaitTermination(timeoutSeconds, TimeUnit.SECONDS)) {
+                LOG.log(System.Logger.Level.WARNING, "calls still running after {0} s; cancelling them", timeoutSeconds);
+            }
+        } catch (InterruptedException e) {
+            interrupted = true;
+        }
+        server.shutdownNow();
+        return !interrupted;
     }
 
     /**

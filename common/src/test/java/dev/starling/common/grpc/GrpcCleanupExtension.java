@@ -1,4 +1,4 @@
-package dev.starling.actor;
+package dev.starling.common.grpc;
 
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -13,11 +13,11 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * JUnit 5 stand-in for grpc-java's JUnit 4 {@code GrpcCleanupRule}: channels, servers and
  * closeables registered during a test are released after it, newest first.
  */
-final class GrpcCleanupExtension implements AfterEachCallback {
+public final class GrpcCleanupExtension implements AfterEachCallback {
 
     private final Deque<AutoCloseable> resources = new ArrayDeque<>();
 
-    synchronized ManagedChannel register(ManagedChannel channel) {
+    public synchronized ManagedChannel register(ManagedChannel channel) {
         resources.push(() -> {
             channel.shutdownNow();
             channel.awaitTermination(5, TimeUnit.SECONDS);
@@ -25,7 +25,7 @@ final class GrpcCleanupExtension implements AfterEachCallback {
         return channel;
     }
 
-    synchronized Server register(Server server) {
+    public synchronized Server register(Server server) {
         resources.push(() -> {
             server.shutdownNow();
             server.awaitTermination(5, TimeUnit.SECONDS);
@@ -33,7 +33,7 @@ final class GrpcCleanupExtension implements AfterEachCallback {
         return server;
     }
 
-    synchronized <T extends AutoCloseable> T register(T resource) {
+    public synchronized <T extends AutoCloseable> T register(T resource) {
         resources.push(resource);
         return resource;
     }
