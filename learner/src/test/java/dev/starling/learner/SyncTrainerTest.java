@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The learning proof on CI: the synchronous trainer must learn masked-velocity CartPole (the
  * policy has to infer velocities through its LSTM) to an average return of 150 over 100
- * episodes. With seed 1 it gets there after about 0.3M frames (about 15 s on 2 cores); the
+ * episodes. With seed 1 it gets there after about 0.23M frames (about 10 s on 2 cores); the
  * budget of 2M frames leaves a wide margin. A uniformly random policy averages about 22.
  */
 class SyncTrainerTest {
