@@ -6,6 +6,7 @@ import dev.starling.common.env.EnvInfo;
 import dev.starling.common.env.Environments;
 import dev.starling.common.grpc.Channels;
 import dev.starling.common.model.ModelConfig;
+import dev.starling.common.rl.LossConfig;
 
 /**
  * Settings of one actor process: the one place that defines each key, its default and its
@@ -28,6 +29,7 @@ import dev.starling.common.model.ModelConfig;
  * @param ackTimeout a chunk not acked within this time (or a stream that stays unwritable this
  *     long) counts as a dead stream: the actor drops it and reconnects
  * @param startupTimeout how long to wait for the first weights from the parameter server
+ * @param a3cLoss null in IMPALA mode; in A3C mode the loss whose gradients the actor pushes
  */
 public record ActorConfig(
         String actorId,
@@ -42,7 +44,8 @@ public record ActorConfig(
         int maxInFlight,
         int maxMessageBytes,
         Duration ackTimeout,
-        Duration startupTimeout) {
+        Duration startupTimeout,
+        LossConfig a3cLoss) {
 
     public static final int DEFAULT_NUM_ENVS = 32;
     public static final int DEFAULT_UNROLL = 32;
@@ -90,7 +93,21 @@ public record ActorConfig(
     public static ActorConfig defaults(String actorId, String learner, String parameterServer, String env, long seed) {
         return new ActorConfig(actorId, learner, parameterServer, env, DEFAULT_NUM_ENVS, DEFAULT_UNROLL,
                 DEFAULT_ENCODER_SIZE, DEFAULT_LSTM_SIZE, seed, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_MESSAGE_BYTES,
-                DEFAULT_ACK_TIMEOUT, DEFAULT_STARTUP_TIMEOUT);
+                DEFAULT_ACK_TIMEOUT, DEFAULT_STARTUP_TIMEOUT, null);
+    }
+
+    /**
+     * A3C mode: the actor computes the loss gradient of each chunk on its own copy of the model
+     * (this loss) and pushes it to the parameter server instead of sending the chunk to a learner.
+     */
+    public ActorConfig withA3c(LossConfig loss) {
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSize, lstmSize, seed,
+                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, loss);
+    }
+
+    /** True in A3C mode (gradients to the parameter server); false in IMPALA mode (chunks to the learner). */
+    public boolean a3c() {
+        return a3cLoss != null;
     }
 
     /** The model this actor runs: sizes of the environment plus the configured widths. */
@@ -101,37 +118,37 @@ public record ActorConfig(
 
     public ActorConfig withNumEnvs(int k) {
         return new ActorConfig(actorId, learner, parameterServer, env, k, unroll, encoderSize, lstmSize, seed,
-                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout);
+                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss);
     }
 
     public ActorConfig withUnroll(int t) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, t, encoderSize, lstmSize, seed,
-                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout);
+                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss);
     }
 
     public ActorConfig withModelSizes(int encoder, int lstm) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoder, lstm, seed,
-                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout);
+                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss);
     }
 
     public ActorConfig withMaxInFlight(int chunks) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSize, lstmSize, seed,
-                chunks, maxMessageBytes, ackTimeout, startupTimeout);
+                chunks, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss);
     }
 
     public ActorConfig withAckTimeout(Duration timeout) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSize, lstmSize, seed,
-                maxInFlight, maxMessageBytes, timeout, startupTimeout);
+                maxInFlight, maxMessageBytes, timeout, startupTimeout, a3cLoss);
     }
 
     public ActorConfig withStartupTimeout(Duration timeout) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSize, lstmSize, seed,
-                maxInFlight, maxMessageBytes, ackTimeout, timeout);
+                maxInFlight, maxMessageBytes, ackTimeout, timeout, a3cLoss);
     }
 
     public ActorConfig withMaxMessageBytes(int bytes) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSize, lstmSize, seed,
-                maxInFlight, bytes, ackTimeout, startupTimeout);
+                maxInFlight, bytes, ackTimeout, startupTimeout, a3cLoss);
     }
 
     /** Upper estimate of one encoded chunk: the float payloads plus 8 bytes per action/done entry. */

@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
+import com.google.protobuf.Message;
 import dev.starling.common.env.Environments;
 import dev.starling.common.env.VectorEnv;
 import dev.starling.common.grpc.Backoff;
@@ -26,19 +27,25 @@ import dev.starling.common.model.ModelSpecs;
 import dev.starling.common.model.ParameterCodec;
 import dev.starling.common.model.PolicyInference;
 import dev.starling.common.model.Torch;
+import dev.starling.common.rl.ForwardPath;
 import dev.starling.common.rl.Rollout;
+import dev.starling.common.rl.TrainStep;
+import dev.starling.common.rl.UpdateStats;
 import dev.starling.common.rollout.EpisodeBuffer;
 import dev.starling.common.rollout.ReturnTracker;
 import dev.starling.common.rollout.RolloutCollector;
 import dev.starling.common.wire.ChunkCodec;
 import dev.starling.proto.v1.ChunkAck;
+import dev.starling.proto.v1.GradientAck;
+import dev.starling.proto.v1.GradientUpdate;
 import dev.starling.proto.v1.LearnerGrpc;
 import dev.starling.proto.v1.ModelSpec;
+import dev.starling.proto.v1.ParameterServerGrpc;
 import dev.starling.proto.v1.Parameters;
-import dev.starling.proto.v1.TrajectoryChunk;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
+import io.grpc.stub.ClientResponseObserver;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
@@ -60,7 +67,7 @@ import io.micrometer.core.instrument.MeterRegistry;
  * rollout collector and the request side of the learner stream; a {@link WeightsSubscriber}
  * thread keeps the newest weights; gRPC callbacks (acks, readiness) run on the channel's
  * executor and only update counters and wake the actor thread. Flow control: see
- * {@link LearnerStream} — at most {@code maxInFlight} unacked chunks, and nothing is sent while
+ * {@link AckedStream} — at most {@code maxInFlight} unacked chunks, and nothing is sent while
  * the transport is not ready; the actor thread waits on a condition, never spins. While the
  * learner is unreachable the actor holds its one unsent chunk and only retries, with backoff:
  * it does not keep playing, so memory and CPU stay flat during an outage.
@@ -140,7 +147,7 @@ public final class ActorWorker implements AutoCloseable {
     private volatile double averageReturn;
 
     /** Confined to the actor thread: the current learner call, or null between calls. */
-    private LearnerStream stream;
+    private AckedStream<Message, Message> stream;
     /** Confined to the actor thread: a learner stream was opened before (the next is a reconnect). */
     private boolean streamOpened;
 
@@ -322,7 +329,8 @@ public final class ActorWorker implements AutoCloseable {
             VectorEnv env = Environments.create(config.env(), config.numEnvs(), seeds.nextLong());
             policy = new PolicyInference(model, config.numEnvs());
             RolloutCollector collector = new RolloutCollector(env, policy, seeds.nextLong());
-            play(codec, collector, new Rollout(config.unroll(), config.numEnvs(), model.config()));
+            TrainStep gradients = config.a3c() ? TrainStep.forGradients(model, config.a3cLoss(), ForwardPath.FAST) : null;
+            play(codec, collector, gradients, new Rollout(config.unroll(), config.numEnvs(), model.config()));
         } catch (InterruptedException e) {
             failure = new ActorFailedException("actor " + config.actorId() + ": the actor thread was interrupted", e);
         } catch (Throwable t) {
@@ -339,8 +347,12 @@ public final class ActorWorker implements AutoCloseable {
         }
     }
 
-    /** The main loop: swap weights, collect a chunk, send it; until stopped. */
-    private void play(ParameterCodec codec, RolloutCollector collector, Rollout rollout) throws InterruptedException {
+    /**
+     * The main loop: swap weights, collect a chunk, send it (IMPALA) or send its loss gradient
+     * (A3C, when {@code gradients} is not null); until stopped.
+     */
+    private void play(ParameterCodec codec, RolloutCollector collector, TrainStep gradients, Rollout rollout)
+            throws InterruptedException {
         EpisodeBuffer finished = new EpisodeBuffer();
         ReturnTracker tracker = new ReturnTracker();
         Backoff backoff = Backoff.reconnect();
@@ -356,29 +368,54 @@ public final class ActorWorker implements AutoCloseable {
             finished.clear();
             collector.collect(rollout, finished);
             recordEpisodes(finished, tracker);
-            TrajectoryChunk chunk = ChunkCodec.encode(rollout, config.actorId(), sequence, weightsVersion.get(),
-                    specHash, finished);
-            if (!deliver(chunk, backoff)) {
+            Message message;
+            if (gradients == null) {
+                message = ChunkCodec.encode(rollout, config.actorId(), sequence, weightsVersion.get(), specHash, finished);
+            } else {
+                UpdateStats stats = gradients.computeGradients(rollout);
+                if (!stats.applied()) {
+                    // A non-finite loss or gradient: nothing worth sending (counted by the step).
+                    continue;
+                }
+                message = gradientUpdate(codec, rollout, sequence, specHash, finished);
+            }
+            if (!deliver(message, sequence, rollout.frames(), backoff)) {
                 return;
             }
             sequence++;
         }
     }
 
+    private GradientUpdate gradientUpdate(ParameterCodec codec, Rollout rollout, long sequence, long specHash,
+            EpisodeBuffer finished) {
+        GradientUpdate.Builder b = GradientUpdate.newBuilder()
+                .setActorId(config.actorId())
+                .setSequence(sequence)
+                .setBaseVersion(weightsVersion.get())
+                .setSpecHash(specHash)
+                .setGradient(codec.encodeGradients())
+                .setFrames(rollout.frames());
+        for (int i = 0; i < finished.size(); i++) {
+            b.addEpisodeReturns(finished.returnAt(i));
+            b.addEpisodeLengths(finished.lengthAt(i));
+        }
+        return b.build();
+    }
+
     /**
-     * Sends one chunk, (re)opening the learner stream as needed; false if stopped first. A failed
-     * stream is abandoned with whatever it had in flight, and this chunk goes out on the next.
+     * Sends one message (chunk or gradient), (re)opening the stream as needed; false if stopped
+     * first. A failed stream is abandoned with whatever it had in flight, and this message goes
+     * out on the next.
      */
-    private boolean deliver(TrajectoryChunk chunk, Backoff backoff) throws InterruptedException {
+    private boolean deliver(Message chunk, long sequence, long steps, Backoff backoff) throws InterruptedException {
         while (!stopping) {
             if (stream == null) {
                 openStream();
             }
-            LearnerStream.Permit permit = stream.awaitPermit(chunk.getSequence(), () -> stopping);
+            AckedStream.Permit permit = stream.awaitPermit(sequence, () -> stopping);
             switch (permit) {
                 case SEND -> {
                     stream.send(chunk);
-                    long steps = (long) chunk.getUnrollLength() * chunk.getNumEnvs();
                     frames.addAndGet(steps);
                     framesCounter.increment(steps);
                     chunksSent.incrementAndGet();
@@ -400,32 +437,56 @@ public final class ActorWorker implements AutoCloseable {
             reconnects.incrementAndGet();
             reconnectCounter.increment();
         }
-        if (learnerChannel.getState(false) == ConnectivityState.TRANSIENT_FAILURE) {
+        ManagedChannel upstream = config.a3c() ? parameterServerChannel : learnerChannel;
+        if (upstream.getState(false) == ConnectivityState.TRANSIENT_FAILURE) {
             // Our backoff decides when to try; do not also wait out the channel's own.
-            learnerChannel.resetConnectBackoff();
+            upstream.resetConnectBackoff();
         }
         streamOpened = true;
-        LearnerStream s = new LearnerStream(lock, changed, config.maxInFlight(), config.ackTimeout(), this::onAck);
+        AckedStream<Message, Message> s = new AckedStream<>(lock, changed, config.maxInFlight(), config.ackTimeout(),
+                ActorWorker::ackSequence, this::onAck);
         stream = s;
         try {
-            LearnerGrpc.newStub(learnerChannel).pushTrajectories(s);
+            if (config.a3c()) {
+                ParameterServerGrpc.newStub(upstream).pushGradients(typed(s));
+            } else {
+                LearnerGrpc.newStub(upstream).pushTrajectories(typed(s));
+            }
         } catch (RuntimeException e) {
             s.onError(e);
         }
     }
 
+    /**
+     * The stream handles both protocols as plain protobuf messages; each call only ever sends
+     * the request type of its stub and receives its ack type, so the narrowing is safe.
+     */
+    @SuppressWarnings("unchecked")
+    private static <Req, Ack> ClientResponseObserver<Req, Ack> typed(AckedStream<Message, Message> s) {
+        return (ClientResponseObserver<Req, Ack>) (ClientResponseObserver<?, ?>) s;
+    }
+
+    private static long ackSequence(Message ack) {
+        return ack instanceof ChunkAck c ? c.getSequence() : ((GradientAck) ack).getSequence();
+    }
+
+    /** Where this actor's stream goes, for messages. */
+    private String upstreamName() {
+        return config.a3c() ? "parameter server at " + config.parameterServer() : "learner at " + config.learner();
+    }
+
     private void handleStreamFailure(Backoff backoff) {
-        LearnerStream failed = stream;
+        AckedStream<Message, Message> failed = stream;
         stream = null;
         Status status = failed.failure();
         int lost = failed.inFlight();
         boolean hadAcks = failed.acks() > 0;
         failed.cancel("abandoned after " + status.getCode());
         if (Statuses.isFatal(status.getCode())) {
-            throw new ActorFailedException("the learner at " + config.learner() + " rejected actor "
-                    + config.actorId() + "'s trajectory stream (" + Statuses.describe(status) + "); not retrying:"
-                    + " this is a configuration mismatch between actor and learner (environment, model sizes,"
-                    + " unroll) or a bug");
+            throw new ActorFailedException("the " + upstreamName() + " rejected actor " + config.actorId()
+                    + "'s " + (config.a3c() ? "gradient" : "trajectory") + " stream (" + Statuses.describe(status)
+                    + "); not retrying: this is a configuration mismatch (mode, environment, model sizes, unroll)"
+                    + " or a bug");
         }
         streamFailureCounter.increment();
         boolean newOutage;
@@ -437,11 +498,11 @@ public final class ActorWorker implements AutoCloseable {
             lock.unlock();
         }
         if (newOutage) {
-            LOG.log(Level.WARNING, "actor {0}: stream to the learner at {1} failed ({2}); {3} unacked chunk(s)"
-                    + " lost; reconnecting with backoff", config.actorId(), config.learner(),
+            LOG.log(Level.WARNING, "actor {0}: stream to the {1} failed ({2}); {3} unacked chunk(s)"
+                    + " lost; reconnecting with backoff", config.actorId(), upstreamName(),
                     Statuses.describe(status), lost);
         } else {
-            LOG.log(Level.DEBUG, "actor {0}: learner stream attempt failed ({1})", config.actorId(),
+            LOG.log(Level.DEBUG, "actor {0}: stream attempt failed ({1})", config.actorId(),
                     Statuses.describe(status));
         }
         if (hadAcks) {
@@ -450,23 +511,24 @@ public final class ActorWorker implements AutoCloseable {
         pause(backoff.nextDelayMillis());
     }
 
-    /** Runs under {@link #lock}, on the channel's executor. */
-    private void onAck(ChunkAck ack) {
+    /** Runs under {@link #lock}, on the channel's executor. A chunk dropped as stale, or a gradient too stale to apply. */
+    private void onAck(Message ack) {
         chunksAcked.incrementAndGet();
         ackedCounter.increment();
-        if (!ack.getAccepted()) {
+        boolean accepted = ack instanceof ChunkAck c ? c.getAccepted() : ((GradientAck) ack).getApplied();
+        if (!accepted) {
             chunksDropped.incrementAndGet();
             droppedCounter.increment();
         }
         if (outage) {
             outage = false;
-            LOG.log(Level.INFO, "actor {0}: stream to the learner at {1} restored", config.actorId(), config.learner());
+            LOG.log(Level.INFO, "actor {0}: stream to the {1} restored", config.actorId(), upstreamName());
         }
     }
 
     /** Half-closes a healthy stream so the learner sees a clean end; cancels a failed one. */
     private void endStream() {
-        LearnerStream s = stream;
+        AckedStream<Message, Message> s = stream;
         stream = null;
         if (s == null) {
             return;

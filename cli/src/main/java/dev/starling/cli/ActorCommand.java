@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
 /** {@code starling actor}: plays K environments and streams trajectory chunks to the learner. */
 @Command(name = "actor", mixinStandardHelpOptions = true,
         description = {"Run an actor: K environments stepped together with batched LSTM inference, chunks of T",
-            "steps streamed to the learner, weights taken from the parameter server's watch stream.",
+            "steps streamed to the learner (or, with --mode a3c, their loss gradients pushed to the parameter",
+            "server), weights taken from the parameter server's watch stream.",
             "Reconnects with backoff when a server is down; SIGTERM stops it cleanly."})
 final class ActorCommand implements Callable<Integer> {
 
@@ -28,6 +29,17 @@ final class ActorCommand implements Callable<Integer> {
 
     @Mixin
     ModelOptions model;
+
+    @Mixin
+    UnrollOption t;
+
+    @Mixin
+    LossOptions lossOptions;
+
+    @Option(names = "--mode", defaultValue = "impala",
+            description = "impala: send chunks to the learner; a3c: compute each chunk's loss gradient here and push it"
+                    + " to the parameter server (the loss options apply). Default: ${DEFAULT-VALUE}.")
+    String mode;
 
     @Option(names = "--actor-id", defaultValue = "actor-0", description = "Stable name of this actor. Default: ${DEFAULT-VALUE}.")
     String actorId;
@@ -54,10 +66,15 @@ final class ActorCommand implements Callable<Integer> {
         role.watchParent();
         ActorConfig config = ActorConfig.defaults(actorId, learner, parameterServer, model.env, model.seed)
                 .withNumEnvs(numEnvs)
-                .withUnroll(model.unroll)
+                .withUnroll(t.unroll)
                 .withModelSizes(model.encoderSize, model.lstmSize)
                 .withMaxInFlight(maxInFlight)
                 .withMaxMessageBytes(maxMessageBytes);
+        switch (mode) {
+            case "impala" -> { }
+            case "a3c" -> config = config.withA3c(lossOptions.loss(model.env));
+            default -> throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala or a3c");
+        }
         LOG.info("effective configuration: " + config);
         PrometheusMeterRegistry registry = Metrics.registry("actor", "actor", actorId);
         ActorWorker worker = ActorWorker.connect(config, registry);

@@ -12,11 +12,12 @@ import dev.starling.common.grpc.Channels;
 import dev.starling.proto.v1.LearnerGrpc;
 import dev.starling.proto.v1.LearnerStatus;
 import dev.starling.proto.v1.LearnerStatusRequest;
+import dev.starling.proto.v1.ParameterServerGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 
 /**
- * One box, separate processes: a parameter server, a learner and N actors, each its own JVM on
+ * One box, separate processes: a parameter server, a learner (IMPALA only) and N actors, each its own JVM on
  * loopback with ephemeral ports. Polls the learner for progress, stops at the target or the
  * budget, and always shuts every child down (actors first, then the learner so it publishes its
  * last weights, then the parameter server so it writes its final checkpoint). A shutdown hook
@@ -28,7 +29,10 @@ final class ClusterRun implements AutoCloseable {
     private static final Duration STARTUP = Duration.ofSeconds(120);
     private static final Duration GRACE = Duration.ofSeconds(15);
 
-    /** What to start. Role arguments exclude ports, addresses and files, which this class sets. */
+    /**
+     * What to start. Role arguments exclude ports, addresses and files, which this class sets.
+     * {@code learnerArgs} null means A3C: no learner; the parameter server trains and reports.
+     */
     record Plan(Path runDir, List<String> parameterServerArgs, List<String> learnerArgs, List<List<String>> actorArgs) {
     }
 
@@ -45,7 +49,9 @@ final class ClusterRun implements AutoCloseable {
     private final List<ChildProcess> actors = new ArrayList<>();
     private ChildProcess parameterServer;
     private ChildProcess learner;
-    private ManagedChannel learnerChannel;
+    /** Whoever trains and reports progress: the learner, or the parameter server in A3C mode. */
+    private ManagedChannel statusChannel;
+    private boolean statusFromParameterServer;
     private final Thread hook = new Thread(this::stopAll, "starling-train-shutdown");
     private boolean stopped;
 
@@ -66,18 +72,24 @@ final class ClusterRun implements AutoCloseable {
         String ps = "localhost:" + parameterServer.awaitPort(psPort, STARTUP);
         LOG.info("parameter server up at " + ps + " (pid " + parameterServer.pid() + ")");
 
-        Path learnerPort = ports.resolve("learner.port");
-        List<String> learnerArgs = new ArrayList<>(List.of("learner", "--port", "0", "--port-file", learnerPort.toString(),
-                "--parameter-server", ps));
-        learnerArgs.addAll(plan.learnerArgs());
-        learner = ChildProcess.start("learner", "1g", learnerArgs, logs.resolve("learner.log"));
-        String learnerTarget = "localhost:" + learner.awaitPort(learnerPort, STARTUP);
-        LOG.info("learner up at " + learnerTarget + " (pid " + learner.pid() + ")");
-        learnerChannel = Channels.plaintext(learnerTarget, 4 << 20);
+        String learnerTarget = ps;
+        if (plan.learnerArgs() != null) {
+            Path learnerPort = ports.resolve("learner.port");
+            List<String> learnerArgs = new ArrayList<>(List.of("learner", "--port", "0", "--port-file",
+                    learnerPort.toString(), "--parameter-server", ps));
+            learnerArgs.addAll(plan.learnerArgs());
+            learner = ChildProcess.start("learner", "1g", learnerArgs, logs.resolve("learner.log"));
+            learnerTarget = "localhost:" + learner.awaitPort(learnerPort, STARTUP);
+            LOG.info("learner up at " + learnerTarget + " (pid " + learner.pid() + ")");
+        }
+        statusFromParameterServer = plan.learnerArgs() == null;
+        statusChannel = Channels.plaintext(learnerTarget, 4 << 20);
 
         for (int i = 0; i < plan.actorArgs().size(); i++) {
-            List<String> args = new ArrayList<>(List.of("actor", "--actor-id", "actor-" + i, "--learner", learnerTarget,
-                    "--parameter-server", ps));
+            List<String> args = new ArrayList<>(List.of("actor", "--actor-id", "actor-" + i, "--parameter-server", ps));
+            if (learner != null) {
+                args.addAll(List.of("--learner", learnerTarget));
+            }
             args.addAll(plan.actorArgs().get(i));
             actors.add(ChildProcess.start("actor-" + i, "512m", args, logs.resolve("actor-" + i + ".log")));
         }
@@ -103,13 +115,17 @@ final class ClusterRun implements AutoCloseable {
                 }
             }
             try {
-                last = LearnerGrpc.newBlockingStub(learnerChannel).withDeadlineAfter(2, TimeUnit.SECONDS)
-                        .getStatus(LearnerStatusRequest.getDefaultInstance());
+                last = statusFromParameterServer
+                        ? ParameterServerGrpc.newBlockingStub(statusChannel).withDeadlineAfter(2, TimeUnit.SECONDS)
+                                .getStatus(LearnerStatusRequest.getDefaultInstance())
+                        : LearnerGrpc.newBlockingStub(statusChannel).withDeadlineAfter(2, TimeUnit.SECONDS)
+                                .getStatus(LearnerStatusRequest.getDefaultInstance());
                 lastContact = System.nanoTime();
                 listener.status(seconds, last);
             } catch (StatusRuntimeException e) {
                 if (System.nanoTime() - lastContact > Duration.ofSeconds(30).toNanos()) {
-                    return new Outcome(false, seconds, last, "learner did not answer for 30 s: " + e.getStatus());
+                    return new Outcome(false, seconds, last, (statusFromParameterServer ? "parameter server" : "learner")
+                            + " did not answer for 30 s: " + e.getStatus());
                 }
                 continue;
             }
@@ -138,8 +154,8 @@ final class ClusterRun implements AutoCloseable {
             return;
         }
         stopped = true;
-        if (learnerChannel != null) {
-            Channels.close(learnerChannel);
+        if (statusChannel != null) {
+            Channels.close(statusChannel);
         }
         actors.parallelStream().forEach(a -> a.stop(GRACE));
         if (learner != null) {

@@ -30,6 +30,12 @@ final class LearnerCommand implements Callable<Integer> {
     ModelOptions model;
 
     @Mixin
+    UnrollOption t;
+
+    @Mixin
+    LossOptions lossOptions;
+
+    @Mixin
     LearnerOptions learning;
 
     @Option(names = "--port", defaultValue = "7071", description = "gRPC port (0 = any free port). Default: ${DEFAULT-VALUE}.")
@@ -49,13 +55,13 @@ final class LearnerCommand implements Callable<Integer> {
         LearnerConfig config = LearnerConfig.defaults(model.env, parameterServer)
                 .withPort(port)
                 .withModel(model.encoderSize, model.lstmSize)
-                .withUnroll(model.unroll)
+                .withUnroll(t.unroll)
                 .withSeed(model.seed)
                 .withBatching(learning.batchChunks, learning.queueChunks)
                 .withMaxPolicyLag(learning.maxPolicyLag)
                 .withPublishing(learning.publishEvery, LearnerConfig.DEFAULT_OPTIMIZER_STATE_EVERY_SECONDS)
                 .withOptimizer(learning.optimizer, learning.learningRate)
-                .withLoss(learning.loss(model.env))
+                .withLoss(lossOptions.loss(model.env))
                 .withDevice(learning.device)
                 .withMaxMessageBytes(maxMessageBytes);
         PrometheusMeterRegistry registry = Metrics.registry("learner");

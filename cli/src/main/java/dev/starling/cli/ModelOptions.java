@@ -19,9 +19,6 @@ final class ModelOptions {
     @Option(names = "--lstm-size", defaultValue = "128", description = "LSTM width. Default: ${DEFAULT-VALUE}.")
     int lstmSize;
 
-    @Option(names = "--unroll", defaultValue = "32", description = "Steps per chunk / TBPTT length (T). Default: ${DEFAULT-VALUE}.")
-    int unroll;
-
     @Option(names = "--seed", defaultValue = "1", description = "Root seed. Default: ${DEFAULT-VALUE}.")
     long seed;
 }

@@ -4,9 +4,12 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.logging.Logger;
 
+import dev.starling.common.env.EnvInfo;
+import dev.starling.common.env.Environments;
 import dev.starling.common.grpc.Channels;
 import dev.starling.common.metrics.Metrics;
 import dev.starling.common.metrics.MetricsServer;
+import dev.starling.common.model.ModelConfig;
 import dev.starling.ps.ParameterServer;
 import dev.starling.ps.ParameterServerConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -25,6 +28,25 @@ final class ParameterServerCommand implements Callable<Integer> {
 
     @Mixin
     RoleOptions role;
+
+    @Mixin
+    ModelOptions model;
+
+    @Option(names = "--mode", defaultValue = "impala",
+            description = {"impala: weights come from the learner's publishes; a3c: actors push gradients and this server",
+                "applies them with one shared optimizer (the model options then say which model it starts)."
+                    + " Default: ${DEFAULT-VALUE}."})
+    String mode;
+
+    @Option(names = "--optimizer", defaultValue = "rmsprop", description = "a3c: rmsprop or adam. Default: ${DEFAULT-VALUE}.")
+    String optimizer;
+
+    @Option(names = "--learning-rate", defaultValue = "0.001", description = "a3c. Default: ${DEFAULT-VALUE}.")
+    double learningRate;
+
+    @Option(names = "--max-staleness", defaultValue = "10",
+            description = "a3c: drop gradients computed on weights more than this many versions old. Default: ${DEFAULT-VALUE}.")
+    long maxStaleness;
 
     @Option(names = "--port", defaultValue = "7070", description = "gRPC port (0 = any free port). Default: ${DEFAULT-VALUE}.")
     int port;
@@ -51,6 +73,15 @@ final class ParameterServerCommand implements Callable<Integer> {
                 .withKeepCheckpoints(keepCheckpoints)
                 .withMaxMessageBytes(maxMessageBytes)
                 .withProvenance(Provenance.all());
+        switch (mode) {
+            case "impala" -> { }
+            case "a3c" -> {
+                EnvInfo info = Environments.info(model.env);
+                config = config.withA3c(new ModelConfig(info.observationSize(), info.numActions(), model.encoderSize,
+                        model.lstmSize), model.seed).withA3cOptimizer(optimizer, learningRate).withMaxStaleness(maxStaleness);
+            }
+            default -> throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala or a3c");
+        }
         PrometheusMeterRegistry registry = Metrics.registry("parameter-server");
         ParameterServer server = ParameterServer.forPort(config, registry);
         MetricsServer metrics = role.startMetrics(registry);

@@ -32,7 +32,8 @@ import picocli.CommandLine.Spec;
         description = {"Train an LSTM actor-critic until the target return or the budget, and write a run folder",
             "(checkpoints, metrics.csv, training-curve.png, summary.json, logs). Exit code 0 when solved.",
             "Modes: impala (default) starts a parameter server, a learner and --actors actor JVMs on",
-            "loopback; sync trains in this process (collect, train, repeat: the baseline)."})
+            "loopback; a3c starts a parameter server that applies the gradients --actors actor JVMs",
+            "compute; sync trains in this process (collect, train, repeat: the baseline)."})
 final class TrainCommand implements Callable<Integer> {
 
     private static final Logger LOG = Logger.getLogger(TrainCommand.class.getName());
@@ -47,12 +48,22 @@ final class TrainCommand implements Callable<Integer> {
     ModelOptions model;
 
     @Mixin
+    UnrollOption t;
+
+    @Mixin
+    LossOptions lossOptions;
+
+    @Mixin
     LearnerOptions learning;
 
-    @Option(names = "--mode", defaultValue = "impala", description = "impala or sync. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--max-staleness", defaultValue = "10",
+            description = "a3c: the parameter server drops gradients more than this many versions old. Default: ${DEFAULT-VALUE}.")
+    long maxStaleness;
+
+    @Option(names = "--mode", defaultValue = "impala", description = "impala, a3c or sync. Default: ${DEFAULT-VALUE}.")
     String mode;
 
-    @Option(names = "--actors", defaultValue = "2", description = "Actor processes (impala). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--actors", defaultValue = "2", description = "Actor processes (impala, a3c). Default: ${DEFAULT-VALUE}.")
     int actors;
 
     @Option(names = "--num-envs", defaultValue = "32",
@@ -60,7 +71,7 @@ final class TrainCommand implements Callable<Integer> {
     int numEnvs;
 
     @Option(names = "--max-in-flight", defaultValue = "2",
-            description = "Chunks each actor may have sent and not yet acked (impala); lower means less policy lag. Default: ${DEFAULT-VALUE}.")
+            description = "Chunks (a3c: gradients) each actor may have sent and not yet acked; lower means less policy lag. Default: ${DEFAULT-VALUE}.")
     int maxInFlight;
 
     @Option(names = "--target-return", defaultValue = "475",
@@ -76,6 +87,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--run-dir", paramLabel = "DIR", description = "Run folder. Default: runs/<env>-<timestamp>.")
     Path runDir;
 
+    /** The summary.json content of the last run (read by {@code bench --modes}). */
+    Map<String, Object> lastSummary;
+
     @Override
     public Integer call() throws Exception {
         Environments.info(model.env);
@@ -88,34 +102,54 @@ final class TrainCommand implements Callable<Integer> {
             case "sync":
                 return sync(dir);
             case "impala":
-                return impala(dir);
+            case "a3c":
+                return cluster(dir);
             default:
-                throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala or sync");
+                throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala, a3c or sync");
         }
     }
 
-    private int impala(Path dir) throws Exception {
+    /** impala or a3c: the roles as separate JVMs. */
+    private int cluster(Path dir) throws Exception {
+        boolean a3c = mode.equals("a3c");
         List<String> modelArgs = List.of("--env", model.env, "--encoder-size", Integer.toString(model.encoderSize),
-                "--lstm-size", Integer.toString(model.lstmSize), "--unroll", Integer.toString(model.unroll));
-        List<String> learnerArgs = new ArrayList<>(modelArgs);
-        learnerArgs.addAll(List.of("--seed", Long.toString(model.seed)));
-        learnerArgs.addAll(learning.asArgs());
+                "--lstm-size", Integer.toString(model.lstmSize));
+        List<String> unrollArgs = List.of("--unroll", Integer.toString(t.unroll));
+        List<String> psArgs = new ArrayList<>();
+        List<String> learnerArgs = null;
+        if (a3c) {
+            psArgs.addAll(modelArgs);
+            psArgs.addAll(List.of("--mode", "a3c", "--seed", Long.toString(model.seed), "--optimizer", learning.optimizer,
+                    "--learning-rate", Double.toString(learning.learningRate),
+                    "--max-staleness", Long.toString(maxStaleness)));
+        } else {
+            learnerArgs = new ArrayList<>(modelArgs);
+            learnerArgs.addAll(unrollArgs);
+            learnerArgs.addAll(List.of("--seed", Long.toString(model.seed)));
+            learnerArgs.addAll(lossOptions.asArgs());
+            learnerArgs.addAll(learning.asArgs());
+        }
         SplittableRandom seeds = new SplittableRandom(model.seed);
         List<List<String>> actorArgs = new ArrayList<>();
         for (int i = 0; i < actors; i++) {
             List<String> a = new ArrayList<>(modelArgs);
+            a.addAll(unrollArgs);
             a.addAll(List.of("--seed", Long.toString(seeds.split().nextLong()), "--num-envs", Integer.toString(numEnvs),
                     "--max-in-flight", Integer.toString(maxInFlight)));
+            if (a3c) {
+                a.addAll(List.of("--mode", "a3c"));
+                a.addAll(lossOptions.asArgs());
+            }
             actorArgs.add(a);
         }
-        LOG.info(String.format(Locale.ROOT, "effective configuration: mode impala, env %s, actors %d x %d envs (%d in flight), T %d, "
-                + "encoder %d, LSTM %d, seed %d, %s, target %.1f, max frames %d, max seconds %.0f, run dir %s",
-                model.env, actors, numEnvs, maxInFlight, model.unroll, model.encoderSize, model.lstmSize, model.seed, learning,
-                targetReturn, maxFrames, maxSeconds, dir));
+        LOG.info(String.format(Locale.ROOT, "effective configuration: mode %s, env %s, actors %d x %d envs (%d in flight),"
+                + " T %d, encoder %d, LSTM %d, seed %d, %s, %s%s, target %.1f, max frames %d, max seconds %.0f, run dir %s",
+                mode, model.env, actors, numEnvs, maxInFlight, t.unroll, model.encoderSize, model.lstmSize, model.seed,
+                lossOptions, learning, a3c ? ", max staleness " + maxStaleness : "", targetReturn, maxFrames, maxSeconds, dir));
         PrintWriter out = spec.commandLine().getOut();
         ClusterRun.Outcome outcome;
         try (RunFolder run = new RunFolder(dir);
-                ClusterRun cluster = new ClusterRun(new ClusterRun.Plan(dir, List.of(), learnerArgs, actorArgs))) {
+                ClusterRun cluster = new ClusterRun(new ClusterRun.Plan(dir, psArgs, learnerArgs, actorArgs))) {
             cluster.start();
             Progress progress = new Progress(out);
             outcome = cluster.await(targetReturn, maxFrames, maxSeconds, Duration.ofSeconds(1), (seconds, s) -> {
@@ -128,7 +162,7 @@ final class TrainCommand implements Callable<Integer> {
             progress.done();
             cluster.stopAll();
             LearnerStatus s = outcome.last();
-            run.writeCurve(String.format(Locale.ROOT, "%s, mode impala, %d actors x %d envs, seed %d", model.env, actors,
+            run.writeCurve(String.format(Locale.ROOT, "%s, mode %s, %d actors x %d envs, seed %d", model.env, mode, actors,
                     numEnvs, model.seed));
             double fps = outcome.seconds() > 0 ? s.getFrames() / outcome.seconds() : 0;
             Map<String, Object> summary = summary(outcome.solved(), outcome.seconds(), s.getFrames(),
@@ -138,6 +172,7 @@ final class TrainCommand implements Callable<Integer> {
             summary.put("envs_per_actor", numEnvs);
             summary.put("failure", outcome.failure());
             run.writeSummary(summary);
+            lastSummary = summary;
             if (outcome.failure() != null) {
                 out.println("training failed: " + outcome.failure());
                 return 3;
@@ -150,8 +185,8 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private int sync(Path dir) {
-        SyncConfig cfg = new SyncConfig(model.env, numEnvs, model.unroll, model.seed, model.encoderSize, model.lstmSize,
-                learning.optimizer, learning.learningRate, learning.loss(model.env), ForwardPath.FAST, targetReturn,
+        SyncConfig cfg = new SyncConfig(model.env, numEnvs, t.unroll, model.seed, model.encoderSize, model.lstmSize,
+                learning.optimizer, learning.learningRate, lossOptions.loss(model.env), ForwardPath.FAST, targetReturn,
                 maxFrames, maxSeconds, learning.device);
         LOG.info("effective configuration: " + cfg);
         PrintWriter out = spec.commandLine().getOut();
@@ -171,6 +206,7 @@ final class TrainCommand implements Callable<Integer> {
             summary.put("skipped_updates", result.skippedUpdates());
             summary.put("config", cfg.toString());
             run.writeSummary(summary);
+            lastSummary = summary;
             out.printf(Locale.ROOT, "%s: average return %.1f over the last 100 episodes after %d frames in %.1f s"
                     + " (%.0f frames/s). Run folder: %s%n", result.solved() ? "solved" : "not solved",
                     result.averageReturn(), result.frames(), result.seconds(), result.fps(), dir);

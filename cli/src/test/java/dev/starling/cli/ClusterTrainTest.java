@@ -71,6 +71,23 @@ class ClusterTrainTest {
                 "the trained policy should play far better than random (~22): " + evalOut);
     }
 
+    @Test
+    void a3cModeLearnsWithActorsPushingGradientsToTheParameterServer(@TempDir Path dir) throws Exception {
+        Path runDir = dir.resolve("run");
+        StringWriter out = new StringWriter();
+        int code = Main.run(new PrintWriter(out, true), new PrintWriter(new StringWriter(), true), "train", "--mode", "a3c",
+                "--actors", "2", "--target-return", "150", "--max-frames", "3000000", "--max-seconds", "300",
+                "--seed", "7", "--run-dir", runDir.toString());
+        String summary = Files.readString(runDir.resolve("summary.json"));
+        assertEquals(0, code, "not solved: " + out + "\n" + summary + "\nparameter server log:\n"
+                + tail(runDir.resolve("logs/parameter-server.log")));
+        assertTrue(summary.contains("\"mode\": \"a3c\""), summary);
+        assertFalse(Files.exists(runDir.resolve("logs/learner.log")), "a3c runs no learner");
+        Checkpoint ckpt = EvalCommand.load(runDir);
+        assertTrue(ckpt.hasOptimizerState() && ckpt.getOptimizerState().getAlgorithm().equals("rmsprop"),
+                "the parameter server's shared optimizer state is checkpointed");
+    }
+
     private static String tail(Path log) {
         try {
             List<String> lines = Files.readAllLines(log);

@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import com.google.protobuf.Timestamp;
 import dev.starling.common.grpc.Servers;
 import dev.starling.proto.v1.Checkpoint;
+import dev.starling.proto.v1.LearnerStatus;
 import dev.starling.proto.v1.ParameterServerGrpc;
 import dev.starling.proto.v1.Provenance;
 import io.grpc.Server;
@@ -29,16 +30,24 @@ import io.micrometer.core.instrument.MeterRegistry;
  * The parameter-server process: the {@link ParameterStore}, its gRPC service and the gRPC health
  * service on one {@link Server}, plus periodic checkpoints.
  *
+ * <p>Two modes (see {@link ParameterServerConfig#a3c()}): in impala mode the weights come from
+ * the learner through PublishParameters; in a3c mode a {@link GradientApplier} applies the
+ * actors' gradients from PushGradients with one shared optimizer, and publishes are refused.
+ *
  * <p>Lifecycle: NEW -> {@link #start()} -> RUNNING -> {@link #close()} -> CLOSED. {@code start}
- * restores the newest valid checkpoint (if a directory is configured), starts the server and
- * reports SERVING. {@code close} is idempotent: it reports NOT_SERVING, stops accepting calls,
- * refuses further publishes, writes a final checkpoint if the version changed, ends watch streams
- * with UNAVAILABLE, then {@code shutdown()}, {@code awaitTermination} (5 s) and
- * {@code shutdownNow()}. The instance owns its executors and shuts them down in {@code close}.
+ * restores the newest valid checkpoint (if a directory is configured), in a3c mode builds the
+ * model from it (or initialises version 0), starts the server and reports SERVING.
+ * {@code close} is idempotent: it reports NOT_SERVING, stops accepting calls, in a3c mode stops
+ * applying gradients and stores the final optimizer state, refuses further publishes, writes a
+ * final checkpoint if the state changed, ends watch and gradient streams with UNAVAILABLE, then
+ * {@code shutdown()}, {@code awaitTermination} (5 s) and {@code shutdownNow()}. The instance owns
+ * its executors and the applier's native memory and releases them in {@code close}.
  *
  * <p>Thread-safe. Metrics (all tagged {@code role=parameter-server}): {@code starling.rejected},
  * {@code starling.parameters.version}, {@code starling.parameters.watchers},
- * {@code starling.weights.broadcast}. Use one instance per {@link MeterRegistry}.
+ * {@code starling.weights.broadcast}; in a3c mode also {@code starling.ps.gradients.applied},
+ * {@code starling.ps.gradients.stale}, {@code starling.ps.gradient.frames} and
+ * {@code starling.policy.lag.versions}. Use one instance per {@link MeterRegistry}.
  */
 public final class ParameterServer implements AutoCloseable {
 
@@ -53,6 +62,8 @@ public final class ParameterServer implements AutoCloseable {
     private final ParameterServerConfig config;
     private final ParameterStore store;
     private final ParameterServerService service;
+    /** Null in impala mode. */
+    private final GradientApplier applier;
     private final HealthStatusManager health = new HealthStatusManager();
     private final ExecutorService callExecutor;
     private final ExecutorService broadcastExecutor;
@@ -61,8 +72,12 @@ public final class ParameterServer implements AutoCloseable {
     private final Server server;
     private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
     private final Object checkpointLock = new Object();
-    /** Version of the newest checkpoint written or restored; -1 for none. Guarded by checkpointLock. */
-    private long checkpointedVersion = -1;
+    /**
+     * The state the newest checkpoint was written from or restored to; null for none. Compared by
+     * identity: in a3c mode the optimizer state can change without a new version. Guarded by
+     * checkpointLock.
+     */
+    private ParameterSnapshot checkpointed;
 
     /**
      * Wires the service onto {@code builder}, which may be any transport (tests pass an
@@ -76,7 +91,8 @@ public final class ParameterServer implements AutoCloseable {
         int threads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
         this.callExecutor = Servers.boundedExecutor("starling-ps-call", threads);
         this.broadcastExecutor = Executors.newSingleThreadExecutor(daemonThreads("starling-ps-broadcast"));
-        this.service = new ParameterServerService(store, registry, broadcastExecutor);
+        this.applier = config.a3cEnabled() ? new GradientApplier(config.a3c(), store, registry) : null;
+        this.service = new ParameterServerService(store, registry, broadcastExecutor, applier);
         if (config.checkpointsEnabled()) {
             this.checkpoints = new CheckpointStore(config.checkpointDir(), config.keepCheckpoints());
             this.checkpointScheduler = Executors.newSingleThreadScheduledExecutor(daemonThreads("starling-ps-checkpoint"));
@@ -103,12 +119,13 @@ public final class ParameterServer implements AutoCloseable {
     }
 
     /**
-     * Restores the newest valid checkpoint (if configured), starts serving, reports SERVING and
-     * schedules periodic checkpoints.
+     * Restores the newest valid checkpoint (if configured), in a3c mode starts the gradient
+     * applier, starts serving, reports SERVING and schedules periodic checkpoints.
      *
      * @throws IOException if the checkpoint directory cannot be created or listed, or the server
      *     cannot bind; the instance is closed then
-     * @throws IllegalStateException if already started or closed
+     * @throws IllegalStateException if already started or closed; or in a3c mode, if the restored
+     *     checkpoint holds another model than the configured one (the instance is closed then)
      */
     public ParameterServer start() throws IOException {
         if (state.get() != State.NEW) {
@@ -119,6 +136,9 @@ public final class ParameterServer implements AutoCloseable {
             if (checkpoints != null) {
                 checkpoints.open();
                 restoreNewestCheckpoint();
+            }
+            if (applier != null) {
+                applier.start();
             }
             server.start();
         } catch (IOException | RuntimeException e) {
@@ -154,9 +174,23 @@ public final class ParameterServer implements AutoCloseable {
         return config;
     }
 
+    /** Progress of the gradient path; empty in impala mode. */
+    public Optional<A3cStatus> a3cStatus() {
+        return applier == null ? Optional.empty() : Optional.of(applier.status());
+    }
+
     /**
-     * Writes a checkpoint now if a directory is configured, something is held and its version
-     * was not checkpointed yet.
+     * What GetStatus answers: in a3c mode frames, episodes, mean return, updates, version and
+     * mean staleness of the gradient path; in impala mode only the version (see the RPC's comment
+     * in {@code parameter_server.proto}). Never blocks.
+     */
+    public LearnerStatus status() {
+        return service.status();
+    }
+
+    /**
+     * Writes a checkpoint now if a directory is configured, something is held and it changed
+     * since the last checkpoint (a new version, or in a3c mode a newer optimizer state).
      *
      * @return the file written, or empty if nothing needed writing
      */
@@ -166,11 +200,11 @@ public final class ParameterServer implements AutoCloseable {
         }
         synchronized (checkpointLock) {
             ParameterSnapshot s = store.current();
-            if (s == null || s.version() == checkpointedVersion) {
+            if (s == null || s == checkpointed) {
                 return Optional.empty();
             }
             Path file = checkpoints.write(toCheckpoint(s, Provenances.current(config.provenance())));
-            checkpointedVersion = s.version();
+            checkpointed = s;
             LOG.log(Level.INFO, "wrote checkpoint {0}", file);
             return Optional.of(file);
         }
@@ -190,6 +224,10 @@ public final class ParameterServer implements AutoCloseable {
         boolean interrupted = false;
         health.enterTerminalState();
         server.shutdown();
+        if (applier != null) {
+            // Before the seal: the applier stores its final optimizer state.
+            applier.close();
+        }
         store.seal();
         if (checkpointScheduler != null) {
             checkpointScheduler.shutdown();
@@ -226,7 +264,7 @@ public final class ParameterServer implements AutoCloseable {
                 c.getOptimizerStateVersion(), c.getLearnerUpdates(), System.nanoTime());
         if (store.restore(s)) {
             synchronized (checkpointLock) {
-                checkpointedVersion = s.version();
+                checkpointed = s;
             }
             LOG.log(Level.INFO, "restored version {0,number,#} ({1,number,#} learner updates) from {2}",
                     s.version(), s.learnerUpdates(), loaded.get().file());

@@ -9,6 +9,10 @@ import java.util.function.Consumer;
 import dev.starling.common.metrics.Metrics;
 import dev.starling.proto.v1.GetParametersRequest;
 import dev.starling.proto.v1.GetParametersResponse;
+import dev.starling.proto.v1.GradientAck;
+import dev.starling.proto.v1.GradientUpdate;
+import dev.starling.proto.v1.LearnerStatus;
+import dev.starling.proto.v1.LearnerStatusRequest;
 import dev.starling.proto.v1.Parameters;
 import dev.starling.proto.v1.ParameterServerGrpc;
 import dev.starling.proto.v1.PublishParametersRequest;
@@ -23,12 +27,14 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
 /**
- * The ParameterServer gRPC service over a {@link ParameterStore}. PushGradients (A3C) is not
- * overridden: the base class answers UNIMPLEMENTED.
+ * The ParameterServer gRPC service over a {@link ParameterStore}. PushGradients hands each
+ * gradient to a {@link GradientApplier} in a3c mode and answers UNIMPLEMENTED in impala mode;
+ * GetStatus reports the applier's progress in a3c mode and only the version in impala mode.
  *
  * <p>Thread-safe. Watch streams are pushed from {@code broadcastExecutor} (owned by the caller)
- * and from the transport's onReady callbacks; see {@link ParameterWatcher}. {@link #close} ends
- * every watch stream and detaches from the store.
+ * and from the transport's onReady callbacks; see {@link ParameterWatcher}. Gradient streams run
+ * on the call executor, one message at a time each; see {@link GradientStream}. {@link #close}
+ * ends every watch and gradient stream and detaches from the store.
  */
 final class ParameterServerService extends ParameterServerGrpc.ParameterServerImplBase implements AutoCloseable {
 
@@ -38,17 +44,23 @@ final class ParameterServerService extends ParameterServerGrpc.ParameterServerIm
     private final Executor broadcastExecutor;
     private final Timer broadcastTimer;
     private final Set<ParameterWatcher> watchers = ConcurrentHashMap.newKeySet();
+    /** Null in impala mode. */
+    private final GradientApplier applier;
+    private final Set<GradientStream> gradientStreams = ConcurrentHashMap.newKeySet();
     private final Consumer<ParameterSnapshot> listener = this::broadcast;
     private volatile boolean closed;
 
-    ParameterServerService(ParameterStore store, MeterRegistry registry, Executor broadcastExecutor) {
+    /** @param applier applies gradients in a3c mode; {@code null} in impala mode */
+    ParameterServerService(ParameterStore store, MeterRegistry registry, Executor broadcastExecutor,
+            GradientApplier applier) {
         this.store = store;
+        this.applier = applier;
         this.broadcastExecutor = broadcastExecutor;
         this.broadcastTimer = Timer.builder(Metrics.WEIGHTS_BROADCAST)
                 .description("Time from an accepted publish to its send on a watch stream")
                 .tag("role", ParameterStore.ROLE)
                 .register(registry);
-        Gauge.builder("starling.parameters.watchers", watchers, Set::size)
+        Gauge.builder(Metrics.PARAMETERS_WATCHERS, watchers, Set::size)
                 .description("Open WatchParameters streams")
                 .tag("role", ParameterStore.ROLE)
                 .register(registry);
@@ -118,6 +130,54 @@ final class ParameterServerService extends ParameterServerGrpc.ParameterServerIm
         w.offer(store.current(), false);
     }
 
+    /**
+     * A3C: each gradient is validated and applied (or dropped as stale) and acked in order. An
+     * invalid gradient ends the stream with its status and changes nothing. In impala mode the
+     * call fails with UNIMPLEMENTED.
+     */
+    @Override
+    public StreamObserver<GradientUpdate> pushGradients(StreamObserver<GradientAck> responseObserver) {
+        ServerCallStreamObserver<GradientAck> call = (ServerCallStreamObserver<GradientAck>) responseObserver;
+        if (applier == null) {
+            call.onError(Status.UNIMPLEMENTED.withDescription("PushGradients needs a3c mode, but this parameter server"
+                    + " runs in impala mode (weights come from the learner through PublishParameters); start the"
+                    + " parameter server with a3c enabled (ParameterServerConfig.withA3c) to accept gradients")
+                    .asRuntimeException());
+            return new Ignored<>();
+        }
+        call.disableAutoRequest();
+        GradientStream stream = new GradientStream(call);
+        call.setOnCancelHandler(stream::cancelled);
+        call.setOnReadyHandler(stream::onReady);
+        gradientStreams.add(stream);
+        // Registered before the check: close() either sees the stream or the stream sees closed.
+        if (closed) {
+            stream.fail(Status.UNAVAILABLE.withDescription("the parameter server is shutting down"));
+            return stream;
+        }
+        stream.requestNext();
+        return stream;
+    }
+
+    /** Training progress; see {@link #status()}. Answers at once, also while shutting down. */
+    @Override
+    public void getStatus(LearnerStatusRequest request, StreamObserver<LearnerStatus> responseObserver) {
+        responseObserver.onNext(status());
+        responseObserver.onCompleted();
+    }
+
+    /**
+     * In a3c mode the applier's progress ({@link GradientApplier#learnerStatus()}); in impala mode
+     * the learner has the training figures, so only {@code policy_version} is set (0 while nothing
+     * is held). Reads volatile snapshots only: never blocks.
+     */
+    LearnerStatus status() {
+        if (applier != null) {
+            return applier.learnerStatus();
+        }
+        return LearnerStatus.newBuilder().setPolicyVersion(store.version().orElse(0)).build();
+    }
+
     private void broadcast(ParameterSnapshot s) {
         for (ParameterWatcher w : watchers) {
             w.offer(s, true);
@@ -129,7 +189,12 @@ final class ParameterServerService extends ParameterServerGrpc.ParameterServerIm
         return watchers.size();
     }
 
-    /** Ends every watch stream with UNAVAILABLE and stops listening to the store. Idempotent. */
+    /** Number of open PushGradients streams. */
+    int gradientStreamCount() {
+        return gradientStreams.size();
+    }
+
+    /** Ends every watch and gradient stream with UNAVAILABLE and stops listening to the store. Idempotent. */
     @Override
     public void close() {
         closed = true;
@@ -137,6 +202,153 @@ final class ParameterServerService extends ParameterServerGrpc.ParameterServerIm
         Status status = Status.UNAVAILABLE.withDescription("the parameter server is shutting down");
         for (ParameterWatcher w : watchers) {
             w.close(status);
+        }
+        for (GradientStream g : gradientStreams) {
+            g.fail(status);
+        }
+    }
+
+    /**
+     * One PushGradients call. Flow control: exactly one message is requested at a time, and the
+     * next only after the previous one was applied and acked and the transport can take another
+     * ack ({@code isReady}); otherwise the onReady callback asks for it. So a client can never
+     * have more than one gradient buffered here, and one that does not read its acks stops
+     * being read from.
+     *
+     * <p>gRPC delivers onNext, onCompleted, onError, onReady and onCancel of one call one after
+     * another; {@link #fail} comes from other threads (server shutdown). The monitor guards the
+     * flags and every call on the outbound observer, so it is never used from two threads at once.
+     * The apply itself runs outside the monitor (it serialises on the applier's own lock).
+     */
+    private final class GradientStream implements StreamObserver<GradientUpdate> {
+
+        private final ServerCallStreamObserver<GradientAck> call;
+        // Guarded by this.
+        private boolean done;
+        /** A request(1) was issued and its message has not arrived yet. */
+        private boolean outstanding;
+        /** The next request waits for the onReady callback (the client is not reading acks). */
+        private boolean waitingForReady;
+
+        GradientStream(ServerCallStreamObserver<GradientAck> call) {
+            this.call = call;
+        }
+
+        @Override
+        public void onNext(GradientUpdate update) {
+            synchronized (this) {
+                outstanding = false;
+                if (done) {
+                    return;
+                }
+            }
+            GradientAck ack;
+            try {
+                ack = applier.apply(update);
+            } catch (StatusRuntimeException e) {
+                fail(e.getStatus());
+                return;
+            } catch (RuntimeException e) {
+                LOG.log(Level.ERROR, "applying gradient " + Long.toUnsignedString(update.getSequence()) + " from actor '"
+                        + update.getActorId() + "' failed", e);
+                fail(Status.INTERNAL.withDescription("the parameter server failed to apply the gradient: " + e));
+                return;
+            }
+            synchronized (this) {
+                if (done) {
+                    return;
+                }
+                try {
+                    call.onNext(ack);
+                } catch (RuntimeException e) {
+                    // Cancelled underneath us; onCancel cleans up.
+                    LOG.log(Level.DEBUG, "gradient ack not sent: {0}", e.toString());
+                    return;
+                }
+            }
+            requestNext();
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            cancelled();
+        }
+
+        @Override
+        public void onCompleted() {
+            synchronized (this) {
+                if (done) {
+                    return;
+                }
+                done = true;
+                call.onCompleted();
+            }
+            gradientStreams.remove(this);
+        }
+
+        void onReady() {
+            synchronized (this) {
+                if (!waitingForReady) {
+                    return;
+                }
+                waitingForReady = false;
+            }
+            requestNext();
+        }
+
+        /** Asks for the next gradient if none is outstanding and the client reads its acks. */
+        void requestNext() {
+            synchronized (this) {
+                if (done || outstanding) {
+                    return;
+                }
+                if (!call.isReady()) {
+                    waitingForReady = true;
+                    return;
+                }
+                outstanding = true;
+            }
+            call.request(1);
+        }
+
+        /** The client cancelled or the call ended under us. */
+        void cancelled() {
+            synchronized (this) {
+                done = true;
+            }
+            gradientStreams.remove(this);
+        }
+
+        /** Ends the stream with {@code status}, unless it already ended. */
+        void fail(Status status) {
+            synchronized (this) {
+                if (done) {
+                    return;
+                }
+                done = true;
+                try {
+                    call.onError(status.asRuntimeException());
+                } catch (RuntimeException e) {
+                    LOG.log(Level.DEBUG, "gradient stream close failed: {0}", e.toString());
+                }
+            }
+            gradientStreams.remove(this);
+        }
+    }
+
+    /** Inbound side of a call that already failed: drops whatever arrives. */
+    private static final class Ignored<T> implements StreamObserver<T> {
+
+        @Override
+        public void onNext(T value) {
+        }
+
+        @Override
+        public void onError(Throwable t) {
+        }
+
+        @Override
+        public void onCompleted() {
         }
     }
 }

@@ -30,6 +30,10 @@ import io.micrometer.core.instrument.MeterRegistry;
  * Listeners are called after each accepted publish, outside the store's lock, on the publishing
  * thread; they must not block.
  *
+ * <p>In a3c mode the {@link GradientApplier} is the only writer: it advances the version through
+ * {@link #advance}, and {@link #refusePublishes} makes every publish fail with
+ * FAILED_PRECONDITION.
+ *
  * <p>Registers the gauge {@code starling.parameters.version} (NaN while nothing is held) with
  * the registry given to the constructor; use one store per registry.
  */
@@ -46,6 +50,8 @@ public final class ParameterStore {
     private volatile ParameterSnapshot current;
     /** Guarded by {@code lock}. */
     private boolean sealed;
+    /** Non-null: every publish is refused with FAILED_PRECONDITION and this message (a3c mode). */
+    private volatile String publishRefusal;
 
     public ParameterStore(MeterRegistry registry) {
         this.registry = registry;
@@ -63,6 +69,10 @@ public final class ParameterStore {
      *     UNAVAILABLE once the server is shutting down
      */
     public PublishParametersResponse publish(PublishParametersRequest request) {
+        String refusal = publishRefusal;
+        if (refusal != null) {
+            throw reject(Rejection.precondition("a3c_mode", refusal));
+        }
         if (!request.hasParameters()) {
             throw reject(Rejection.invalid("missing_parameters", "publish carries no parameters"));
         }
@@ -120,6 +130,77 @@ public final class ParameterStore {
         }
         notifyListeners(snapshot);
         return true;
+    }
+
+    /**
+     * Server-internal update (a3c mode: the weights after an applied gradient, or the freshly
+     * initialised version 0). Skips the checks a publish from a peer gets, since the caller built
+     * {@code p} from its own model, but keeps the store's invariants: the same model spec as what
+     * is held, a strictly increasing version, finite weights. Listeners are notified as after a
+     * publish.
+     *
+     * @param optimizerState the optimizer state at this version, or {@code null} to keep the one
+     *     held
+     * @param learnerUpdates updates applied so far (recorded in checkpoints)
+     * @return the new state
+     * @throws io.grpc.StatusRuntimeException UNAVAILABLE once the server is shutting down
+     * @throws IllegalStateException if {@code p} breaks an invariant (a bug in the caller)
+     */
+    ParameterSnapshot advance(Parameters p, OptimizerState optimizerState, long learnerUpdates) {
+        int bad = Validation.firstNonFinite(p.getWeights());
+        if (bad >= 0) {
+            throw new IllegalStateException("internal update to version " + p.getVersion()
+                    + " has a non-finite weight at float index " + bad);
+        }
+        ParameterSnapshot next;
+        synchronized (lock) {
+            if (sealed) {
+                throw Status.UNAVAILABLE.withDescription("the parameter server is shutting down").asRuntimeException();
+            }
+            ParameterSnapshot held = current;
+            Rejection problem = checkSuccessor(held, p);
+            if (problem != null) {
+                throw new IllegalStateException("internal update refused: " + problem.message());
+            }
+            OptimizerState opt = held == null ? null : held.optimizerState();
+            long optVersion = held == null ? 0 : held.optimizerStateVersion();
+            if (optimizerState != null) {
+                opt = optimizerState;
+                optVersion = p.getVersion();
+            }
+            next = new ParameterSnapshot(p, opt, optVersion, learnerUpdates, System.nanoTime());
+            current = next;
+        }
+        notifyListeners(next);
+        return next;
+    }
+
+    /**
+     * Replaces the optimizer state held with the weights of {@code version} without changing the
+     * weights (a3c mode, so the final checkpoint carries the newest statistics). Listeners are
+     * not called: subscribers see weights, which did not change.
+     *
+     * @return false if {@code version} is no longer the held one, or the store is sealed
+     */
+    boolean attachOptimizerState(long version, OptimizerState optimizerState) {
+        synchronized (lock) {
+            ParameterSnapshot held = current;
+            if (sealed || held == null || held.version() != version) {
+                return false;
+            }
+            current = new ParameterSnapshot(held.parameters(), optimizerState, version, held.learnerUpdates(),
+                    held.publishedAtNanos());
+            return true;
+        }
+    }
+
+    /**
+     * From now on every publish is refused with FAILED_PRECONDITION and {@code message}, counted
+     * as {@code reason=a3c_mode}: in a3c mode the weights change only through gradients, and a
+     * learner publishing too would silently fight them.
+     */
+    void refusePublishes(String message) {
+        publishRefusal = message;
     }
 
     /** The current state, or {@code null} before the first publish or restore. */

@@ -113,6 +113,11 @@ final class ParameterWatcher {
                 if (s.version() <= lastSentVersion) {
                     continue;
                 }
+                // Publish-to-send latency, recorded as the message is handed to gRPC: before
+                // onNext, so a subscriber that has the message always finds it counted.
+                if (p.timed()) {
+                    broadcastTimer.record(System.nanoTime() - s.publishedAtNanos(), TimeUnit.NANOSECONDS);
+                }
                 try {
                     observer.onNext(s.parameters());
                 } catch (RuntimeException e) {
@@ -122,9 +127,6 @@ final class ParameterWatcher {
                     return;
                 }
                 lastSentVersion = s.version();
-                if (p.timed()) {
-                    broadcastTimer.record(System.nanoTime() - s.publishedAtNanos(), TimeUnit.NANOSECONDS);
-                }
             }
         }
     }

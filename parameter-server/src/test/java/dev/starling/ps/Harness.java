@@ -9,6 +9,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
+import dev.starling.proto.v1.GradientAck;
+import dev.starling.proto.v1.GradientUpdate;
 import dev.starling.proto.v1.ParameterServerGrpc;
 import dev.starling.proto.v1.Parameters;
 import dev.starling.proto.v1.WatchParametersRequest;
@@ -64,6 +66,22 @@ final class Harness {
         return client;
     }
 
+    /**
+     * Opens a PushGradients stream. {@code initialAckRequests} < 0: automatic flow control for the
+     * acks; otherwise the client reads that many acks and then only what it asks for.
+     */
+    GradientClient push(GrpcCleanupExtension grpc, int initialAckRequests) {
+        GradientClient client = new GradientClient(initialAckRequests);
+        ParameterServerGrpc.newStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS).pushGradients(client);
+        grpc.register(client);
+        return client;
+    }
+
+    double counter(String name) {
+        Counter c = registry.find(name).counter();
+        return c == null ? 0 : c.count();
+    }
+
     double rejected(String reason) {
         Counter c = registry.find("starling.rejected").tags("role", "parameter-server", "reason", reason).counter();
         return c == null ? 0 : c.count();
@@ -117,6 +135,80 @@ final class Harness {
             Parameters p = received.poll(10, TimeUnit.SECONDS);
             assertNotNull(p, "no message on the watch stream within 10 s");
             return p;
+        }
+
+        @Override
+        public void close() {
+            if (!done.isDone()) {
+                call.cancel("test finished", null);
+            }
+        }
+    }
+
+    /** One PushGradients call: sends gradients, collects acks and the final status. */
+    static final class GradientClient implements ClientResponseObserver<GradientUpdate, GradientAck>, AutoCloseable {
+
+        final BlockingQueue<GradientAck> acks = new LinkedBlockingQueue<>();
+        final CompletableFuture<Status> done = new CompletableFuture<>();
+        private final int initialAckRequests;
+        private volatile ClientCallStreamObserver<GradientUpdate> call;
+
+        GradientClient(int initialAckRequests) {
+            this.initialAckRequests = initialAckRequests;
+        }
+
+        @Override
+        public void beforeStart(ClientCallStreamObserver<GradientUpdate> requestStream) {
+            call = requestStream;
+            if (initialAckRequests >= 0) {
+                requestStream.disableAutoRequestWithInitial(initialAckRequests);
+            }
+        }
+
+        @Override
+        public void onNext(GradientAck value) {
+            acks.add(value);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            done.complete(Status.fromThrowable(t));
+        }
+
+        @Override
+        public void onCompleted() {
+            done.complete(Status.OK);
+        }
+
+        /** Sends without waiting (the call buffers what the server has not asked for yet). */
+        synchronized void send(GradientUpdate update) {
+            call.onNext(update);
+        }
+
+        /** Sends and waits for the ack, failing after 10 s. */
+        GradientAck exchange(GradientUpdate update) throws InterruptedException {
+            send(update);
+            return nextAck();
+        }
+
+        GradientAck nextAck() throws InterruptedException {
+            GradientAck ack = acks.poll(10, TimeUnit.SECONDS);
+            assertNotNull(ack, "no gradient ack within 10 s; stream ended with " + done.getNow(null));
+            return ack;
+        }
+
+        void requestAcks(int n) {
+            call.request(n);
+        }
+
+        /** Sends, then the status the server ends the stream with (within 10 s). */
+        Status failure(GradientUpdate update) throws Exception {
+            send(update);
+            return done.get(10, TimeUnit.SECONDS);
+        }
+
+        synchronized void complete() {
+            call.onCompleted();
         }
 
         @Override

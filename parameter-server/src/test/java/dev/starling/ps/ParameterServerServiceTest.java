@@ -260,7 +260,7 @@ class ParameterServerServiceTest {
     }
 
     @Test
-    void pushGradientsIsUnimplemented() throws Exception {
+    void pushGradientsIsUnimplementedInImpalaModeAndSaysHowToEnableA3c() throws Exception {
         Harness h = Harness.start(grpc);
         CompletableFuture<Status> done = new CompletableFuture<>();
         StreamObserver<GradientUpdate> in = ParameterServerGrpc.newStub(h.channel).withDeadlineAfter(10, TimeUnit.SECONDS)
@@ -281,7 +281,10 @@ class ParameterServerServiceTest {
                     }
                 });
         in.onCompleted();
-        assertEquals(Status.Code.UNIMPLEMENTED, done.get(10, TimeUnit.SECONDS).getCode());
+        Status status = done.get(10, TimeUnit.SECONDS);
+        assertEquals(Status.Code.UNIMPLEMENTED, status.getCode());
+        assertTrue(status.getDescription().contains("this parameter server runs in impala mode"), status.getDescription());
+        assertTrue(status.getDescription().contains("start the parameter server with a3c enabled"), status.getDescription());
     }
 
     @Test

@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.SplittableRandom;
 
 import com.google.protobuf.ByteString;
 import dev.starling.common.model.ActorCritic;
@@ -11,6 +12,7 @@ import dev.starling.common.model.ModelConfig;
 import dev.starling.common.model.ModelSpecs;
 import dev.starling.common.model.ParameterCodec;
 import dev.starling.common.model.Torch;
+import dev.starling.proto.v1.GradientUpdate;
 import dev.starling.proto.v1.OptimizerState;
 import dev.starling.proto.v1.Parameters;
 import dev.starling.proto.v1.PublishParametersRequest;
@@ -53,6 +55,33 @@ final class TestModels {
         }
         return OptimizerState.newBuilder().setAlgorithm("adam").setStep(step)
                 .setBuffers(ByteString.copyFrom(buf.array())).setSpecHash(p.getSpec().getHash()).build();
+    }
+
+    /** A gradient of {@link #CONFIG}'s layout: Gaussian values with standard deviation 0.1. */
+    static float[] gradient(long seed) {
+        int n = (int) ModelSpecs.elementCount(params(0).getSpec());
+        SplittableRandom rng = new SplittableRandom(seed);
+        float[] g = new float[n];
+        for (int i = 0; i < n; i++) {
+            g[i] = (float) (0.1 * rng.nextGaussian());
+        }
+        return g;
+    }
+
+    /** A GradientUpdate of {@link #CONFIG} carrying {@code gradient}, computed on {@code baseVersion}. */
+    static GradientUpdate update(long sequence, long baseVersion, float[] gradient) {
+        ByteBuffer buf = ByteBuffer.allocate(gradient.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        buf.asFloatBuffer().put(gradient);
+        return GradientUpdate.newBuilder()
+                .setActorId("actor-test")
+                .setSequence(sequence)
+                .setBaseVersion(baseVersion)
+                .setSpecHash(params(0).getSpec().getHash())
+                .setGradient(ByteString.copyFrom(buf.array()))
+                .setFrames(32)
+                .addEpisodeReturns(9.5f)
+                .addEpisodeLengths(20)
+                .build();
     }
 
     /** {@code p} with float {@code index} of its weights replaced by {@code value}. */

@@ -26,6 +26,11 @@ public final class Metrics {
     public static final String DROPPED_STALE = "starling.learner.dropped.stale";
     public static final String PARAMETERS_VERSION = "starling.parameters.version";
     public static final String WEIGHTS_BROADCAST = "starling.weights.broadcast";
+    public static final String PARAMETERS_WATCHERS = "starling.parameters.watchers";
+    /** A3C: gradients applied by the parameter server, dropped as too stale, and their frames. */
+    public static final String GRADIENTS_APPLIED = "starling.ps.gradients.applied";
+    public static final String GRADIENTS_STALE = "starling.ps.gradients.stale";
+    public static final String GRADIENT_FRAMES = "starling.ps.gradient.frames";
 
     private Metrics() {
     }

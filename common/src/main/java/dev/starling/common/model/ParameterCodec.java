@@ -62,6 +62,28 @@ public final class ParameterCodec {
         return ByteString.copyFrom(buf.array());
     }
 
+    /**
+     * The parameters' current gradients as a blob of the same layout (what an A3C actor sends).
+     * A parameter without a gradient contributes zeros.
+     */
+    public ByteString encodeGradients() {
+        ByteBuffer buf = ByteBuffer.allocate(blobBytes()).order(ByteOrder.LITTLE_ENDIAN);
+        FloatBuffer fb = buf.asFloatBuffer();
+        try (PointerScope scope = new PointerScope()) {
+            List<Tensor> params = model.parameters();
+            for (int i = 0; i < scratch.length; i++) {
+                Tensor g = params.get(i).grad();
+                if (g.defined()) {
+                    Torch.read(g, scratch[i]);
+                } else {
+                    java.util.Arrays.fill(scratch[i], 0f);
+                }
+                fb.put(scratch[i]);
+            }
+        }
+        return ByteString.copyFrom(buf.array());
+    }
+
     /** Weights and spec as a wire message. */
     public Parameters encode(long version) {
         return Parameters.newBuilder().setVersion(version).setSpec(spec).setWeights(encode()).build();

@@ -40,6 +40,14 @@ public final class TrainStep {
         this.parameterVector = new TensorVector(model.parameters().toArray(new Tensor[0]));
     }
 
+    /**
+     * A step that only computes gradients ({@link #computeGradients}); A3C actors use it and
+     * send the gradients to the parameter server, whose optimizer applies them.
+     */
+    public static TrainStep forGradients(ActorCritic model, LossConfig config, ForwardPath path) {
+        return new TrainStep(model, null, config, path);
+    }
+
     /** Updates skipped because the loss or gradient norm was not finite. */
     public long skippedUpdates() {
         return skipped;
@@ -51,6 +59,9 @@ public final class TrainStep {
 
     /** Computes the loss, back-propagates, clips and (if finite) applies the optimizer. */
     public UpdateStats update(Rollout batch) {
+        if (optimizer == null) {
+            throw new IllegalStateException("this step only computes gradients (forGradients): it has no optimizer");
+        }
         try (PointerScope scope = new PointerScope()) {
             UpdateStats stats = backward(batch);
             if (stats.applied()) {

@@ -7,15 +7,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
+import java.util.function.ToLongFunction;
 
-import dev.starling.proto.v1.ChunkAck;
-import dev.starling.proto.v1.TrajectoryChunk;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 
 /**
- * One {@code PushTrajectories} call: the actor's side of the flow control.
+ * One client stream of acked messages, {@code PushTrajectories} (chunks to the learner) or
+ * {@code PushGradients} (A3C gradients to the parameter server): the actor's side of the flow
+ * control. "Chunk" below means either message; acks name it by sequence number.
  *
  * <p>A chunk may be sent only while fewer than {@code maxInFlight} chunks are unacked and the
  * transport {@linkplain ClientCallStreamObserver#isReady() is ready}; {@link #awaitPermit} blocks
@@ -30,14 +31,14 @@ import io.grpc.stub.ClientResponseObserver;
  * below under the owner's lock and signal its condition. No gRPC method is called while that lock
  * is held, so the lock cannot join a cycle with the transport's own locks.
  */
-final class LearnerStream implements ClientResponseObserver<TrajectoryChunk, ChunkAck> {
+final class AckedStream<Req, Ack> implements ClientResponseObserver<Req, Ack> {
 
     /** What {@link #awaitPermit} found. */
     enum Permit { SEND, FAILED, STOPPED }
 
     /** Receives acks (on the channel's executor, under the owner's lock). */
-    interface AckListener {
-        void acked(ChunkAck ack);
+    interface AckListener<Ack> {
+        void acked(Ack ack);
     }
 
     private record InFlight(long sequence, long sentNanos) {
@@ -47,8 +48,9 @@ final class LearnerStream implements ClientResponseObserver<TrajectoryChunk, Chu
     private final Condition changed;
     private final int maxInFlight;
     private final long ackTimeoutNanos;
-    private final AckListener listener;
-    private volatile ClientCallStreamObserver<TrajectoryChunk> call;
+    private final AckListener<Ack> listener;
+    private final ToLongFunction<Ack> sequenceOf;
+    private volatile ClientCallStreamObserver<Req> call;
 
     // Guarded by lock.
     private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
@@ -56,7 +58,9 @@ final class LearnerStream implements ClientResponseObserver<TrajectoryChunk, Chu
     private long acks;
     private long readySignals;
 
-    LearnerStream(ReentrantLock lock, Condition changed, int maxInFlight, Duration ackTimeout, AckListener listener) {
+    AckedStream(ReentrantLock lock, Condition changed, int maxInFlight, Duration ackTimeout,
+            ToLongFunction<Ack> sequenceOf, AckListener<Ack> listener) {
+        this.sequenceOf = sequenceOf;
         this.lock = lock;
         this.changed = changed;
         this.maxInFlight = maxInFlight;
@@ -65,7 +69,7 @@ final class LearnerStream implements ClientResponseObserver<TrajectoryChunk, Chu
     }
 
     @Override
-    public void beforeStart(ClientCallStreamObserver<TrajectoryChunk> requestStream) {
+    public void beforeStart(ClientCallStreamObserver<Req> requestStream) {
         call = requestStream;
         requestStream.setOnReadyHandler(() -> {
             lock.lock();
@@ -79,11 +83,11 @@ final class LearnerStream implements ClientResponseObserver<TrajectoryChunk, Chu
     }
 
     @Override
-    public void onNext(ChunkAck ack) {
+    public void onNext(Ack ack) {
         lock.lock();
         try {
             for (Iterator<InFlight> it = inFlight.iterator(); it.hasNext(); ) {
-                if (it.next().sequence() == ack.getSequence()) {
+                if (it.next().sequence() == sequenceOf.applyAsLong(ack)) {
                     it.remove();
                     break;
                 }
@@ -103,7 +107,7 @@ final class LearnerStream implements ClientResponseObserver<TrajectoryChunk, Chu
 
     @Override
     public void onCompleted() {
-        fail(Status.UNAVAILABLE.withDescription("the learner ended the stream"));
+        fail(Status.UNAVAILABLE.withDescription("the server ended the stream"));
     }
 
     /**
@@ -123,7 +127,7 @@ final class LearnerStream implements ClientResponseObserver<TrajectoryChunk, Chu
             }
             // Read outside the lock: isReady takes the transport's lock. A call that failed to
             // start has no request observer; its failure is already recorded.
-            ClientCallStreamObserver<TrajectoryChunk> c = call;
+            ClientCallStreamObserver<Req> c = call;
             boolean ready = c != null && c.isReady();
             lock.lock();
             try {
@@ -159,7 +163,7 @@ final class LearnerStream implements ClientResponseObserver<TrajectoryChunk, Chu
     }
 
     /** Sends a chunk after {@link Permit#SEND}; a transport exception fails the stream. */
-    void send(TrajectoryChunk chunk) {
+    void send(Req chunk) {
         try {
             requestStream().onNext(chunk);
         } catch (RuntimeException e) {
@@ -179,7 +183,7 @@ final class LearnerStream implements ClientResponseObserver<TrajectoryChunk, Chu
 
     /** Abandons the call (after a failure or an ack timeout). */
     void cancel(String why) {
-        ClientCallStreamObserver<TrajectoryChunk> c = call;
+        ClientCallStreamObserver<Req> c = call;
         if (c != null) {
             c.cancel(why, null);
         }
@@ -215,8 +219,8 @@ final class LearnerStream implements ClientResponseObserver<TrajectoryChunk, Chu
         }
     }
 
-    private ClientCallStreamObserver<TrajectoryChunk> requestStream() {
-        ClientCallStreamObserver<TrajectoryChunk> c = call;
+    private ClientCallStreamObserver<Req> requestStream() {
+        ClientCallStreamObserver<Req> c = call;
         if (c == null) {
             throw new IllegalStateException("the call did not start");
         }
