@@ -33,7 +33,8 @@ final class ClusterRun implements AutoCloseable {
      * What to start. Role arguments exclude ports, addresses and files, which this class sets.
      * {@code learnerArgs} null means A3C: no learner; the parameter server trains and reports.
      */
-    record Plan(Path runDir, List<String> parameterServerArgs, List<String> learnerArgs, List<List<String>> actorArgs) {
+    record Plan(Path runDir, List<String> parameterServerArgs, List<String> learnerArgs, List<List<String>> actorArgs,
+            boolean metrics) {
     }
 
     /** The outcome of polling. */
@@ -68,6 +69,7 @@ final class ClusterRun implements AutoCloseable {
         List<String> psArgs = new ArrayList<>(List.of("parameter-server", "--port", "0", "--port-file", psPort.toString(),
                 "--checkpoint-dir", plan.runDir().resolve("checkpoints").toString()));
         psArgs.addAll(plan.parameterServerArgs());
+        psArgs.addAll(metricsArgs(ports, "parameter-server"));
         parameterServer = ChildProcess.start("parameter-server", "512m", psArgs, logs.resolve("parameter-server.log"));
         String ps = "localhost:" + parameterServer.awaitPort(psPort, STARTUP);
         LOG.info("parameter server up at " + ps + " (pid " + parameterServer.pid() + ")");
@@ -78,6 +80,7 @@ final class ClusterRun implements AutoCloseable {
             List<String> learnerArgs = new ArrayList<>(List.of("learner", "--port", "0", "--port-file",
                     learnerPort.toString(), "--parameter-server", ps));
             learnerArgs.addAll(plan.learnerArgs());
+            learnerArgs.addAll(metricsArgs(ports, "learner"));
             learner = ChildProcess.start("learner", "1g", learnerArgs, logs.resolve("learner.log"));
             learnerTarget = "localhost:" + learner.awaitPort(learnerPort, STARTUP);
             LOG.info("learner up at " + learnerTarget + " (pid " + learner.pid() + ")");
@@ -91,6 +94,7 @@ final class ClusterRun implements AutoCloseable {
                 args.addAll(List.of("--learner", learnerTarget));
             }
             args.addAll(plan.actorArgs().get(i));
+            args.addAll(metricsArgs(ports, "actor-" + i));
             actors.add(ChildProcess.start("actor-" + i, "512m", args, logs.resolve("actor-" + i + ".log")));
         }
         LOG.info(actors.size() + " actors started; logs in " + logs);
@@ -135,6 +139,13 @@ final class ClusterRun implements AutoCloseable {
                 return new Outcome(solved, seconds, last, null);
             }
         }
+    }
+
+    /** With metrics on: serve /metrics on a free port and say which in {@code ports/<role>.metrics}. */
+    private List<String> metricsArgs(Path ports, String role) {
+        return plan.metrics()
+                ? List.of("--metrics-port", "0", "--metrics-port-file", ports.resolve(role + ".metrics").toString())
+                : List.of();
     }
 
     private List<ChildProcess> children() {

@@ -20,6 +20,10 @@ final class RoleOptions {
             description = "Serve Prometheus metrics on this port at /metrics (0 = any free port, -1 = off). Default: ${DEFAULT-VALUE}.")
     int metricsPort;
 
+    @Option(names = "--metrics-port-file", paramLabel = "FILE",
+            description = "Write the bound metrics port here once serving (for launchers using --metrics-port 0).")
+    Path metricsPortFile;
+
     @Option(names = "--port-file", paramLabel = "FILE",
             description = "Write the bound gRPC port here once serving (for launchers using port 0).")
     Path portFile;
@@ -35,6 +39,7 @@ final class RoleOptions {
         }
         MetricsServer server = new MetricsServer(metricsPort, registry);
         LOG.info("metrics at http://localhost:" + server.port() + "/metrics");
+        writeAtomically(metricsPortFile, server.port());
         return server;
     }
 
@@ -58,14 +63,18 @@ final class RoleOptions {
 
     /** Writes the port atomically (temp file, rename) so a reader never sees a partial number. */
     void writePort(int port) throws IOException {
-        if (portFile == null) {
+        writeAtomically(portFile, port);
+    }
+
+    private static void writeAtomically(Path file, int port) throws IOException {
+        if (file == null) {
             return;
         }
-        Path dir = portFile.toAbsolutePath().getParent();
+        Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, ".port", ".tmp");
         Files.writeString(tmp, Integer.toString(port), StandardCharsets.US_ASCII);
-        Files.move(tmp, portFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     /**

@@ -84,6 +84,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--max-seconds", defaultValue = "600", description = "Wall-time budget (0 = none). Default: ${DEFAULT-VALUE}.")
     double maxSeconds;
 
+    @Option(names = "--metrics", description = {"impala, a3c: every role serves Prometheus metrics at /metrics on a free port,",
+        "written to <run-dir>/ports/<role>.metrics."})
+    boolean metrics;
+
     @Option(names = "--run-dir", paramLabel = "DIR", description = "Run folder. Default: runs/<env>-<timestamp>.")
     Path runDir;
 
@@ -149,7 +153,7 @@ final class TrainCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         ClusterRun.Outcome outcome;
         try (RunFolder run = new RunFolder(dir);
-                ClusterRun cluster = new ClusterRun(new ClusterRun.Plan(dir, psArgs, learnerArgs, actorArgs))) {
+                ClusterRun cluster = new ClusterRun(new ClusterRun.Plan(dir, psArgs, learnerArgs, actorArgs, metrics))) {
             cluster.start();
             Progress progress = new Progress(out);
             outcome = cluster.await(targetReturn, maxFrames, maxSeconds, Duration.ofSeconds(1), (seconds, s) -> {

@@ -8,7 +8,16 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -32,9 +41,12 @@ class ClusterTrainTest {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         long before = ProcessHandle.current().children().count();
-        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), "train", "--mode", "impala",
-                "--actors", "2", "--target-return", "150", "--max-frames", "3000000",
-                "--max-seconds", "300", "--seed", "7", "--run-dir", runDir.toString());
+        CompletableFuture<Integer> training = CompletableFuture.supplyAsync(() -> Main.run(new PrintWriter(out, true),
+                new PrintWriter(err, true), "train", "--mode", "impala", "--actors", "2", "--target-return", "150",
+                "--max-frames", "3000000", "--max-seconds", "300", "--seed", "7", "--metrics", "--run-dir",
+                runDir.toString()));
+        scrapeEveryRoleWhileItTrains(runDir.resolve("ports"));
+        int code = training.get(400, TimeUnit.SECONDS);
         String summary = Files.readString(runDir.resolve("summary.json"));
         assertEquals(0, code, "not solved: " + out + "\n" + summary + "\nlearner log:\n"
                 + tail(runDir.resolve("logs/learner.log")));
@@ -86,6 +98,85 @@ class ClusterTrainTest {
         Checkpoint ckpt = EvalCommand.load(runDir);
         assertTrue(ckpt.hasOptimizerState() && ckpt.getOptimizerState().getAlgorithm().equals("rmsprop"),
                 "the parameter server's shared optimizer state is checkpointed");
+    }
+
+    /**
+     * Every role serves Prometheus metrics with the names of DESIGN.md (plus JVM meters), and
+     * they move: frames and samples counters grow, the version gauges advance.
+     */
+    private static void scrapeEveryRoleWhileItTrains(Path ports) throws Exception {
+        Map<String, Integer> port = new HashMap<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        for (String role : List.of("parameter-server", "learner", "actor-0", "actor-1")) {
+            Path file = ports.resolve(role + ".metrics");
+            while (!Files.exists(file)) {
+                assertTrue(System.nanoTime() < deadline, role + " did not start serving metrics");
+                Thread.sleep(200);
+            }
+            port.put(role, Integer.parseInt(Files.readString(file).trim()));
+        }
+        // Wait until training is under way (the learner has updated), then take two samples.
+        while (value(scrape(port.get("learner")), "starling_learner_updates_total") < 3) {
+            assertTrue(System.nanoTime() < deadline, "the learner made no updates");
+            Thread.sleep(500);
+        }
+        Map<String, String> first = new HashMap<>();
+        port.forEach((role, p) -> first.put(role, scrape(p)));
+        Thread.sleep(4000);
+        Map<String, String> second = new HashMap<>();
+        port.forEach((role, p) -> second.put(role, scrape(p)));
+
+        Map<String, List<String>> names = Map.of(
+                "parameter-server", List.of("starling_parameters_version", "starling_weights_broadcast_seconds_count"),
+                "learner", List.of("starling_learner_samples_total", "starling_learner_updates_total",
+                        "starling_learner_update_seconds_count", "starling_learner_loss", "starling_learner_grad_norm",
+                        "starling_policy_lag_versions_count", "starling_learner_queue_chunks"),
+                "actor-0", List.of("starling_env_frames_total", "starling_episodes_total", "starling_episode_return_count",
+                        "starling_episode_length_count", "starling_parameters_version"));
+        names.forEach((role, list) -> {
+            for (String name : list) {
+                assertTrue(!Double.isNaN(value(second.get(role), name)), role + " does not export " + name);
+            }
+            assertTrue(second.get(role).contains("role=\"" + role.replaceFirst("-\\d+$", "") + "\""), role + " lacks its role tag");
+            assertTrue(!Double.isNaN(value(second.get(role), "jvm_memory_used_bytes")), role + " lacks JVM metrics");
+        });
+        assertTrue(second.get("actor-1").contains("actor=\"actor-1\""), "actor metrics carry the actor tag");
+        assertMoved(first, second, "actor-0", "starling_env_frames_total");
+        assertMoved(first, second, "actor-1", "starling_env_frames_total");
+        assertMoved(first, second, "learner", "starling_learner_samples_total");
+        assertMoved(first, second, "parameter-server", "starling_parameters_version");
+        assertMoved(first, second, "actor-0", "starling_parameters_version");
+    }
+
+    private static void assertMoved(Map<String, String> first, Map<String, String> second, String role, String name) {
+        double a = value(first.get(role), name);
+        double b = value(second.get(role), name);
+        assertTrue(b > a, role + " " + name + " did not advance: " + a + " -> " + b);
+    }
+
+    private static String scrape(int port) {
+        try {
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://localhost:" + port + "/metrics")).timeout(Duration.ofSeconds(5)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode());
+            return r.body();
+        } catch (Exception e) {
+            throw new AssertionError("scraping port " + port + " failed", e);
+        }
+    }
+
+    /** Sum of the samples of {@code name} (any labels); NaN if there is none. */
+    private static double value(String scrape, String name) {
+        double sum = 0;
+        boolean found = false;
+        for (String line : scrape.split("\n")) {
+            if (line.startsWith(name + "{") || line.startsWith(name + " ")) {
+                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                found = true;
+            }
+        }
+        return found ? sum : Double.NaN;
     }
 
     private static String tail(Path log) {

@@ -1,6 +1,11 @@
 package dev.starling.common.metrics;
 
 import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
@@ -35,10 +40,20 @@ public final class Metrics {
     private Metrics() {
     }
 
-    /** A Prometheus registry whose every meter carries {@code role} (and the extra tags). */
+    /**
+     * A Prometheus registry whose every meter carries {@code role} (and the extra tags), with the
+     * JVM's memory, GC, thread, class-loading and CPU meters bound (they live as long as the
+     * process).
+     */
+    @SuppressWarnings("resource")
     public static PrometheusMeterRegistry registry(String role, String... extraTags) {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         registry.config().commonTags(Tags.of("role", role).and(extraTags));
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmGcMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ClassLoaderMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
         return registry;
     }
 }
