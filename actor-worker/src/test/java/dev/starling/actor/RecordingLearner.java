@@ -123,6 +123,10 @@ final class RecordingLearner extends LearnerGrpc.LearnerImplBase {
 
         @Override
         public synchronized void onNext(TrajectoryChunk chunk) {
+            if (done) {
+                // Still in the transport when this call was failed: a real server drops it too.
+                return;
+            }
             record(chunk);
             if (withholdAcks) {
                 withheld.add(chunk.getSequence());
