@@ -16,10 +16,8 @@ import picocli.CommandLine.Option;
 
 /** {@code starling actor}: plays K environments and streams trajectory chunks to the learner. */
 @Command(name = "actor", mixinStandardHelpOptions = true,
-        description = {"Run an actor: K environments stepped together with batched LSTM inference, chunks of T",
-            "steps streamed to the learner (or, with --mode a3c, their loss gradients pushed to the parameter",
-            "server), weights taken from the parameter server's watch stream.",
-            "Reconnects with backoff when a server is down; SIGTERM stops it cleanly."})
+        description = {"Run an actor: play K environments, stream chunks or gradients.",
+            "%nK environments are stepped together with batched LSTM inference; chunks of T steps go to the learner (or, with --mode a3c, their loss gradients go to the parameter server); weights come from the parameter server's watch stream. Reconnects with backoff when a server is down; SIGTERM stops it cleanly."})
 final class ActorCommand implements Callable<Integer> {
 
     private static final Logger LOG = Logger.getLogger(ActorCommand.class.getName());

@@ -19,16 +19,15 @@ import picocli.CommandLine.Option;
 
 /** {@code starling bench}: measures this machine and writes a Markdown and a JSON table. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Measure the learner update (fast split-at-done path vs the reference loop) and actor",
-            "collection speed on this machine, side by side in one run; or, with --modes, train in each",
-            "mode one after another. Reports; asserts nothing."})
+        description = {"Measure this machine: learner update, actor speed, or every mode.",
+            "%nMeasures the learner update (fast split-at-done path vs the reference loop) and actor collection speed side by side in one run; or, with --modes, trains in each mode one after another. Reports; asserts nothing."})
 final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--quick", description = "Shorter measurements (about a minute).")
     boolean quick;
 
-    @Option(names = "--modes", description = {"Instead: train masked CartPole to 475 in each mode (impala, a3c, sync),",
-        "one after another in this run, and compare frames/s, time to solve and updates/s."})
+    @Option(names = "--modes", description = "Instead: train masked CartPole to 475 in each mode (impala, a3c, sync), one after another in"
+            + " this run, and compare frames/s, time to solve and updates/s.")
     boolean modes;
 
     @Option(names = "--max-seconds", defaultValue = "300", description = "--modes: time budget per mode. Default: ${DEFAULT-VALUE}.")

@@ -29,9 +29,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code starling eval}: plays a trained policy from a checkpoint and prints its mean return. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        description = {"Play the policy of a checkpoint for N episodes and print the mean return.",
-            "Each episode runs in its own environment copy (first episode of each), so short episodes",
-            "do not bias the mean."})
+        description = {"Play a checkpoint's policy for N episodes and print the mean return.",
+            "%nEach episode runs in its own environment copy (the first episode of each), so short episodes do not bias the mean."})
 final class EvalCommand implements Callable<Integer> {
 
     private static final Logger LOG = Logger.getLogger(EvalCommand.class.getName());

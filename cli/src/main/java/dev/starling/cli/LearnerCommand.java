@@ -15,10 +15,8 @@ import picocli.CommandLine.Option;
 
 /** {@code starling learner}: ingests chunks, trains with V-trace, publishes weights. */
 @Command(name = "learner", mixinStandardHelpOptions = true,
-        description = {"Run the IMPALA learner: accept trajectory chunks from actors, train on batches of them",
-            "(V-trace, fast LSTM path) and publish the weights to the parameter server. On start it",
-            "takes the weights and optimizer state the parameter server holds, so a restarted learner",
-            "continues. On SIGTERM it publishes its last weights and exits."})
+        description = {"Run the IMPALA learner: train on actors' chunks, publish weights.",
+            "%nAccepts trajectory chunks from actors, trains on batches of them (V-trace, fast LSTM path) and publishes the weights to the parameter server. On start it takes the weights and optimizer state the parameter server holds, so a restarted learner continues. On SIGTERM it publishes its last weights and exits."})
 final class LearnerCommand implements Callable<Integer> {
 
     private static final Logger LOG = Logger.getLogger(LearnerCommand.class.getName());

@@ -19,9 +19,8 @@ import picocli.CommandLine.Option;
 
 /** {@code starling parameter-server}: holds, broadcasts and checkpoints the weights. */
 @Command(name = "parameter-server", mixinStandardHelpOptions = true,
-        description = {"Run the parameter server: versioned weights, WatchParameters broadcast, checkpoints.",
-            "On start it resumes from the newest valid checkpoint in --checkpoint-dir; on SIGTERM it",
-            "writes a final checkpoint and exits."})
+        description = {"Run the parameter server: versioned weights, broadcast, checkpoints.",
+            "%nOn start it resumes from the newest valid checkpoint in --checkpoint-dir; on SIGTERM it writes a final checkpoint and exits. With --mode a3c it also applies the gradients actors push, with one shared optimizer."})
 final class ParameterServerCommand implements Callable<Integer> {
 
     private static final Logger LOG = Logger.getLogger(ParameterServerCommand.class.getName());
@@ -33,9 +32,9 @@ final class ParameterServerCommand implements Callable<Integer> {
     ModelOptions model;
 
     @Option(names = "--mode", defaultValue = "impala",
-            description = {"impala: weights come from the learner's publishes; a3c: actors push gradients and this server",
-                "applies them with one shared optimizer (the model options then say which model it starts)."
-                    + " Default: ${DEFAULT-VALUE}."})
+            description = "impala: weights come from the learner's publishes; a3c: actors push gradients and this server"
+                    + " applies them with one shared optimizer (the model options then say which model it starts)."
+                    + " Default: ${DEFAULT-VALUE}.")
     String mode;
 
     @Option(names = "--optimizer", defaultValue = "rmsprop", description = "a3c: rmsprop or adam. Default: ${DEFAULT-VALUE}.")

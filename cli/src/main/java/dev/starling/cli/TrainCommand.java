@@ -29,11 +29,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code starling train}: trains a policy and writes a run folder. */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Train an LSTM actor-critic until the target return or the budget, and write a run folder",
-            "(checkpoints, metrics.csv, training-curve.png, summary.json, logs). Exit code 0 when solved.",
-            "Modes: impala (default) starts a parameter server, a learner and --actors actor JVMs on",
-            "loopback; a3c starts a parameter server that applies the gradients --actors actor JVMs",
-            "compute; sync trains in this process (collect, train, repeat: the baseline)."})
+        description = {"Train a policy until the target return or the budget; write a run folder.",
+            "%nWrites checkpoints, metrics.csv, training-curve.png, summary.json and logs to the run folder; exit code 0 when solved. Modes: impala (default) starts a parameter server, a learner and --actors actor JVMs on loopback; a3c starts a parameter server that applies the gradients --actors actor JVMs compute; sync trains in this process (collect, train, repeat: the baseline)."})
 final class TrainCommand implements Callable<Integer> {
 
     private static final Logger LOG = Logger.getLogger(TrainCommand.class.getName());
@@ -84,8 +81,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--max-seconds", defaultValue = "600", description = "Wall-time budget (0 = none). Default: ${DEFAULT-VALUE}.")
     double maxSeconds;
 
-    @Option(names = "--metrics", description = {"impala, a3c: every role serves Prometheus metrics at /metrics on a free port,",
-        "written to <run-dir>/ports/<role>.metrics."})
+    @Option(names = "--metrics", description = "impala, a3c: every role serves Prometheus metrics at /metrics on a free port, written to <run-dir>/ports/<role>.metrics.")
     boolean metrics;
 
     @Option(names = "--run-dir", paramLabel = "DIR", description = "Run folder. Default: runs/<env>-<timestamp>.")
