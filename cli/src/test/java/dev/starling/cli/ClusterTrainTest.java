@@ -75,11 +75,13 @@ class ClusterTrainTest {
 
         StringWriter evalOut = new StringWriter();
         int evalCode = Main.run(new PrintWriter(evalOut, true), new PrintWriter(new StringWriter(), true), "eval",
-                "--checkpoint", runDir.toString(), "--episodes", "20");
+                "--checkpoint", runDir.toString(), "--episodes", "100");
         assertEquals(0, evalCode);
         Matcher mean = Pattern.compile("mean return ([0-9.]+)").matcher(evalOut.toString());
         assertTrue(mean.find(), evalOut.toString());
-        assertTrue(Double.parseDouble(mean.group(1)) > 60,
+        // A random policy averages ~22 (standard error ~1.2 over 100 episodes); a policy trained to a
+        // 150 average plays 50-200 when sampled. 40 is far from both.
+        assertTrue(Double.parseDouble(mean.group(1)) > 40,
                 "the trained policy should play far better than random (~22): " + evalOut);
     }
 
