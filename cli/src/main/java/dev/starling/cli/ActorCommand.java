@@ -6,7 +6,6 @@ import java.util.logging.Logger;
 
 import dev.starling.actor.ActorConfig;
 import dev.starling.actor.ActorWorker;
-import dev.starling.common.grpc.Channels;
 import dev.starling.common.metrics.Metrics;
 import dev.starling.common.metrics.MetricsServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -55,10 +54,6 @@ final class ActorCommand implements Callable<Integer> {
     @Option(names = "--max-in-flight", defaultValue = "2", description = "Chunks sent and not yet acked. Default: ${DEFAULT-VALUE}.")
     int maxInFlight;
 
-    @Option(names = "--max-message-bytes", defaultValue = "" + Channels.DEFAULT_MAX_MESSAGE_BYTES,
-            description = "Largest accepted message. Default: ${DEFAULT-VALUE}.")
-    int maxMessageBytes;
-
     @Override
     public Integer call() throws Exception {
         role.watchParent();
@@ -67,7 +62,7 @@ final class ActorCommand implements Callable<Integer> {
                 .withUnroll(t.unroll)
                 .withModelSizes(model.encoderSize, model.lstmSize)
                 .withMaxInFlight(maxInFlight)
-                .withMaxMessageBytes(maxMessageBytes);
+                .withMaxMessageBytes(role.maxMessageBytes);
         switch (mode) {
             case "impala" -> { }
             case "a3c" -> config = config.withA3c(lossOptions.loss(model.env));

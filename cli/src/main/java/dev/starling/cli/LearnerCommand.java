@@ -3,7 +3,6 @@ package dev.starling.cli;
 import java.util.concurrent.Callable;
 import java.util.logging.Logger;
 
-import dev.starling.common.grpc.Channels;
 import dev.starling.common.metrics.Metrics;
 import dev.starling.common.metrics.MetricsServer;
 import dev.starling.learner.Learner;
@@ -43,10 +42,6 @@ final class LearnerCommand implements Callable<Integer> {
             description = "Parameter server address host:port. Default: ${DEFAULT-VALUE}.")
     String parameterServer;
 
-    @Option(names = "--max-message-bytes", defaultValue = "" + Channels.DEFAULT_MAX_MESSAGE_BYTES,
-            description = "Largest accepted message. Default: ${DEFAULT-VALUE}.")
-    int maxMessageBytes;
-
     @Override
     public Integer call() throws Exception {
         role.watchParent();
@@ -61,7 +56,7 @@ final class LearnerCommand implements Callable<Integer> {
                 .withOptimizer(learning.optimizer, learning.learningRate)
                 .withLoss(lossOptions.loss(model.env))
                 .withDevice(learning.device)
-                .withMaxMessageBytes(maxMessageBytes);
+                .withMaxMessageBytes(role.maxMessageBytes);
         PrometheusMeterRegistry registry = Metrics.registry("learner");
         Learner learner = Learner.forPort(config, registry);
         MetricsServer metrics = role.startMetrics(registry);

@@ -6,7 +6,6 @@ import java.util.logging.Logger;
 
 import dev.starling.common.env.EnvInfo;
 import dev.starling.common.env.Environments;
-import dev.starling.common.grpc.Channels;
 import dev.starling.common.metrics.Metrics;
 import dev.starling.common.metrics.MetricsServer;
 import dev.starling.common.model.ModelConfig;
@@ -60,17 +59,13 @@ final class ParameterServerCommand implements Callable<Integer> {
     @Option(names = "--keep-checkpoints", defaultValue = "3", description = "Checkpoints kept. Default: ${DEFAULT-VALUE}.")
     int keepCheckpoints;
 
-    @Option(names = "--max-message-bytes", defaultValue = "" + Channels.DEFAULT_MAX_MESSAGE_BYTES,
-            description = "Largest accepted message. Default: ${DEFAULT-VALUE}.")
-    int maxMessageBytes;
-
     @Override
     public Integer call() throws Exception {
         role.watchParent();
         ParameterServerConfig config = ParameterServerConfig.defaults(port, checkpointDir)
                 .withCheckpointIntervalSeconds(checkpointInterval)
                 .withKeepCheckpoints(keepCheckpoints)
-                .withMaxMessageBytes(maxMessageBytes)
+                .withMaxMessageBytes(role.maxMessageBytes)
                 .withProvenance(Provenance.all());
         switch (mode) {
             case "impala" -> { }

@@ -7,14 +7,19 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.logging.Logger;
 
+import dev.starling.common.grpc.Channels;
 import dev.starling.common.metrics.MetricsServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import picocli.CommandLine.Option;
 
-/** Options every long-running role shares: metrics endpoint, port file, parent watchdog. */
+/** Options every long-running role shares: message limit, metrics endpoint, port files, parent watchdog. */
 final class RoleOptions {
 
     private static final Logger LOG = Logger.getLogger(RoleOptions.class.getName());
+
+    @Option(names = "--max-message-bytes", defaultValue = "" + Channels.DEFAULT_MAX_MESSAGE_BYTES,
+            description = "Largest gRPC message accepted or sent. Default: ${DEFAULT-VALUE}.")
+    int maxMessageBytes;
 
     @Option(names = "--metrics-port", defaultValue = "-1",
             description = "Serve Prometheus metrics on this port at /metrics (0 = any free port, -1 = off). Default: ${DEFAULT-VALUE}.")
