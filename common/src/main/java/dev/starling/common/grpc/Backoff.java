@@ -33,17 +33,6 @@ public final class Backoff {
         return ThreadLocalRandom.current().nextLong(cap + 1);
     }
 
-    /** Sleeps for the next wait; returns false if interrupted (the interrupt flag is kept). */
-    public boolean sleep() {
-        try {
-            Thread.sleep(nextDelayMillis());
-            return true;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-    }
-
     public int attempts() {
         return attempt;
     }

@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.LSTMImpl;
 import org.bytedeco.pytorch.LSTMOptions;
@@ -149,18 +148,6 @@ public final class ActorCritic implements AutoCloseable {
     /** Clears every parameter's gradient (sets it to zero, keeping the buffers). */
     public void zeroGrad() {
         root.zero_grad(false);
-    }
-
-    /** Copies all weights from another model with the same config. */
-    public void copyFrom(ActorCritic other) {
-        if (!other.config.equals(config)) {
-            throw new IllegalArgumentException("model configs differ: " + other.config + " vs " + config);
-        }
-        try (PointerScope scope = new PointerScope(); NoGradGuard ignored = new NoGradGuard()) {
-            for (int i = 0; i < parameters.size(); i++) {
-                parameters.get(i).copy_(other.parameters.get(i));
-            }
-        }
     }
 
     @Override

@@ -13,7 +13,6 @@ public final class ReturnTracker implements EpisodeSink {
     private int next;
     private double sum;
     private long episodes;
-    private long steps;
 
     public ReturnTracker() {
         this(100);
@@ -37,7 +36,6 @@ public final class ReturnTracker implements EpisodeSink {
         sum += episodeReturn;
         next = (next + 1) % window.length;
         episodes++;
-        steps += length;
     }
 
     /** Mean return of the last {@code min(episodes, window)} episodes; 0 before any. */
@@ -52,10 +50,5 @@ public final class ReturnTracker implements EpisodeSink {
 
     public long episodes() {
         return episodes;
-    }
-
-    /** Steps of all finished episodes. */
-    public long episodeSteps() {
-        return steps;
     }
 }
