@@ -193,14 +193,14 @@ public final class ActorWorker implements AutoCloseable {
 
     /**
      * A worker with its own plaintext channels to {@code config.learner()} and
-     * {@code config.parameterServer()} (keepalive, {@code maxMessageBytes}); {@link #close()}
-     * shuts them down.
+     * {@code config.parameterServer()} (keepalive, {@code maxMessageBytes}, gRPC client meters in
+     * {@code registry}); {@link #close()} shuts them down.
      */
     public static ActorWorker connect(ActorConfig config, MeterRegistry registry) {
-        ManagedChannel learner = Channels.plaintext(config.learner(), config.maxMessageBytes());
+        ManagedChannel learner = Channels.plaintext(config.learner(), config.maxMessageBytes(), registry);
         ManagedChannel ps;
         try {
-            ps = Channels.plaintext(config.parameterServer(), config.maxMessageBytes());
+            ps = Channels.plaintext(config.parameterServer(), config.maxMessageBytes(), registry);
         } catch (RuntimeException e) {
             learner.shutdownNow();
             throw e;

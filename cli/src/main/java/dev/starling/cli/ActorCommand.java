@@ -1,5 +1,8 @@
 package dev.starling.cli;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.logging.Logger;
@@ -38,7 +41,9 @@ final class ActorCommand implements Callable<Integer> {
                     + " to the parameter server (the loss options apply). Default: ${DEFAULT-VALUE}.")
     String mode;
 
-    @Option(names = "--actor-id", defaultValue = "actor-0", description = "Stable name of this actor. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--actor-id",
+            description = "Stable name of this actor (the `actor` metrics tag). Default: the host name, so replicas"
+                    + " (compose --scale, Kubernetes pods) differ; the seed is then mixed with it too.")
     String actorId;
 
     @Option(names = "--learner", defaultValue = "localhost:7071", description = "Learner address. Default: ${DEFAULT-VALUE}.")
@@ -57,7 +62,13 @@ final class ActorCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         role.watchParent();
-        ActorConfig config = ActorConfig.defaults(actorId, learner, parameterServer, model.env, model.seed)
+        String id = actorId;
+        long seed = model.seed;
+        if (id == null || id.isBlank()) {
+            id = hostName();
+            seed = new SplittableRandom(model.seed ^ id.hashCode()).nextLong();
+        }
+        ActorConfig config = ActorConfig.defaults(id, learner, parameterServer, model.env, seed)
                 .withNumEnvs(numEnvs)
                 .withUnroll(t.unroll)
                 .withModelSizes(model.encoderSize, model.lstmSize)
@@ -69,7 +80,7 @@ final class ActorCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala or a3c");
         }
         LOG.info("effective configuration: " + config);
-        PrometheusMeterRegistry registry = Metrics.registry("actor", "actor", actorId);
+        PrometheusMeterRegistry registry = Metrics.registry("actor", "actor", id);
         ActorWorker worker = ActorWorker.connect(config, registry);
         MetricsServer metrics = role.startMetrics(registry);
         RoleOptions.closeOnShutdown("actor", worker, metrics);
@@ -79,6 +90,19 @@ final class ActorCommand implements Callable<Integer> {
         } catch (ExecutionException e) {
             // The worker has already logged why, at SEVERE.
             return 4;
+        }
+    }
+
+    /** The container's or pod's name in Docker and Kubernetes (HOSTNAME), else the machine's. */
+    private static String hostName() {
+        String env = System.getenv("HOSTNAME");
+        if (env != null && !env.isBlank()) {
+            return env;
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            return "actor-" + ProcessHandle.current().pid();
         }
     }
 }

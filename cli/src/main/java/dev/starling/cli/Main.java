@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Properties;
 
+import dev.starling.common.model.Torch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.ArgSpec;
@@ -105,8 +106,9 @@ public final class Main implements Runnable {
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
+            // Loading libtorch here makes --version a check that the natives load and a GPU is seen.
             return new String[] {"starling " + Provenance.starlingVersion(), "libtorch " + Provenance.libtorchVersion(),
-                "java " + System.getProperty("java.version")};
+                "devices " + Torch.devices(), "java " + System.getProperty("java.version")};
         }
     }
 }

@@ -102,8 +102,9 @@ class ClusterTrainTest {
     }
 
     /**
-     * Every role serves Prometheus metrics with the names of DESIGN.md (plus JVM meters), and
-     * they move: frames and samples counters grow, the version gauges advance.
+     * Every role serves Prometheus metrics with the names of DESIGN.md (plus JVM and gRPC
+     * meters), and they move: frames, samples and gRPC message counters grow, the version gauges
+     * advance.
      */
     private static void scrapeEveryRoleWhileItTrains(Path ports) throws Exception {
         Map<String, Integer> port = new HashMap<>();
@@ -147,6 +148,11 @@ class ClusterTrainTest {
         assertMoved(first, second, "learner", "starling_learner_samples_total");
         assertMoved(first, second, "parameter-server", "starling_parameters_version");
         assertMoved(first, second, "actor-0", "starling_parameters_version");
+        // gRPC meters on both ends: chunks into the learner, publishes into the parameter server.
+        assertMoved(first, second, "learner", "grpc_server_requests_received_messages_total");
+        assertMoved(first, second, "parameter-server", "grpc_server_requests_received_messages_total");
+        assertMoved(first, second, "actor-0", "grpc_client_requests_sent_messages_total");
+        assertMoved(first, second, "learner", "grpc_client_requests_sent_messages_total");
     }
 
     private static void assertMoved(Map<String, String> first, Map<String, String> second, String role, String name) {

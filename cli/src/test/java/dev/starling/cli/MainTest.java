@@ -34,6 +34,15 @@ class MainTest {
     }
 
     @Test
+    void versionLoadsLibtorchAndNamesTheDevices() {
+        Run r = run("--version");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("libtorch 2.10.0"), r.out());
+        // No GPU on the build machines: the CPU build of libtorch sees only the CPU.
+        assertTrue(r.out().contains("devices cpu\n") || r.out().contains("devices cpu" + System.lineSeparator()), r.out());
+    }
+
+    @Test
     void badInputGetsAClearErrorNamingWhatWasWrong() {
         Run unknownEnv = run("train", "--env", "pong", "--max-frames", "1000");
         assertEquals(2, unknownEnv.code());

@@ -38,6 +38,7 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.grpc.MetricCollectingServerInterceptor;
 
 /**
  * The IMPALA learner process: the Learner gRPC service (actors stream trajectory chunks in),
@@ -150,6 +151,7 @@ public final class Learner implements AutoCloseable {
                     .maxInboundMessageSize(config.maxMessageBytes())
                     .addService(service)
                     .addService(health.getHealthService())
+                    .intercept(new MetricCollectingServerInterceptor(registry))
                     .build();
         } catch (RuntimeException e) {
             if (executor != null) {
@@ -169,7 +171,7 @@ public final class Learner implements AutoCloseable {
      * it closes both.
      */
     public static Learner forPort(LearnerConfig config, MeterRegistry registry) {
-        ManagedChannel channel = Channels.plaintext(config.parameterServer(), config.maxMessageBytes());
+        ManagedChannel channel = Channels.plaintext(config.parameterServer(), config.maxMessageBytes(), registry);
         try {
             return new Learner(Servers.netty(config.port(), config.maxMessageBytes()), config, registry, channel, true);
         } catch (RuntimeException e) {

@@ -25,6 +25,7 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.grpc.MetricCollectingServerInterceptor;
 
 /**
  * The parameter-server process: the {@link ParameterStore}, its gRPC service and the gRPC health
@@ -82,8 +83,8 @@ public final class ParameterServer implements AutoCloseable {
     /**
      * Wires the service onto {@code builder}, which may be any transport (tests pass an
      * in-process builder). Installs on it a bounded call executor, the inbound message limit
-     * from {@code config}, the ParameterServer service and the health service; it does not set
-     * a port (that is the builder's business; see {@link #nettyBuilder}).
+     * from {@code config}, the ParameterServer service, the health service and gRPC server
+     * meters; it does not set a port (that is the builder's business; see {@link #nettyBuilder}).
      */
     public ParameterServer(ServerBuilder<?> builder, ParameterServerConfig config, MeterRegistry registry) {
         this.config = config;
@@ -105,6 +106,7 @@ public final class ParameterServer implements AutoCloseable {
                 .maxInboundMessageSize(config.maxMessageBytes())
                 .addService(service)
                 .addService(health.getHealthService())
+                .intercept(new MetricCollectingServerInterceptor(registry))
                 .build();
     }
 

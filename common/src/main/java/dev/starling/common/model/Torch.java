@@ -27,6 +27,15 @@ public final class Torch {
         }
     }
 
+    /**
+     * Loads libtorch (extracting its native libraries on first use) and names the devices it
+     * sees: {@code cpu}, or {@code cpu, cuda x N} with a CUDA build on a machine with GPUs.
+     */
+    public static String devices() {
+        init();
+        return torch.cuda_is_available() ? "cpu, cuda x " + torch.cuda_device_count() : "cpu";
+    }
+
     /** Resolves {@code auto|cpu|cuda}; {@code auto} picks CUDA when libtorch sees a GPU. */
     public static Device device(String name) {
         init();

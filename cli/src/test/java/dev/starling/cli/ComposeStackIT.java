@@ -1,0 +1,263 @@
+package dev.starling.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.DoublePredicate;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.Container;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.testcontainers.DockerClientFactory;
+
+/**
+ * The compose stack as a user runs it: builds the image from the fat jar, brings up
+ * {@code docker-compose.yml} (parameter server, learner, two actors, Prometheus) on a real Docker
+ * engine, waits until frames and the weights version advance in Prometheus, runs every PromQL
+ * query of the Grafana dashboard against it, and tears the stack down.
+ *
+ * <p>No registry is reachable on the build machines, so the image is built on a local base
+ * ({@code BASE_IMAGE}, made by {@code deploy/docker/build-base-image.sh}) and the Prometheus
+ * service runs the host's Prometheus binary (the Debian package) in that image
+ * ({@code compose-offline-prometheus.yml}); its configuration and service discovery are the
+ * repository's own. Without a Docker engine the test is skipped, unless
+ * {@code STARLING_CONTAINER_TESTS=required} (set by {@code .ci/run}), when it fails.
+ */
+class ComposeStackIT {
+
+    private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
+    private static final Path OUT = Path.of("target", "compose-it").toAbsolutePath();
+    private static final String IMAGE = "starling:it";
+    private static final String PROJECT = "starling-it-" + ProcessHandle.current().pid();
+    private static final int ACTORS = 2;
+    private static final Duration STACK_TIMEOUT = Duration.ofMinutes(5);
+
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static List<String> compose;
+    private static int prometheusPort;
+    private static boolean up;
+
+    @BeforeAll
+    static void bringUpStack() throws Exception {
+        boolean docker = DockerClientFactory.instance().isDockerAvailable();
+        if (!docker && "required".equals(System.getenv("STARLING_CONTAINER_TESTS"))) {
+            fail("STARLING_CONTAINER_TESTS=required but no Docker engine answers (start dockerd; see .ci/run)");
+        }
+        assumeTrue(docker, "no Docker engine answers: container test skipped (.ci/run starts one)");
+        Path jar = ROOT.resolve("cli/target/starling.jar");
+        assertTrue(Files.isRegularFile(jar), "the fat jar is missing: " + jar + " (run mvn package)");
+        String prometheusBinary = System.getenv().getOrDefault("PROMETHEUS_BINARY", "/usr/bin/prometheus");
+        assertTrue(Files.isExecutable(Path.of(prometheusBinary)),
+                "no Prometheus binary at " + prometheusBinary + " (apt-get install prometheus, or set PROMETHEUS_BINARY)");
+        Files.createDirectories(OUT);
+
+        String base = System.getenv().getOrDefault("BASE_IMAGE", "eclipse-temurin:17-jre");
+        run(Duration.ofMinutes(10), "build.log", "docker", "build", "-f", "deploy/docker/Dockerfile",
+                "--build-arg", "BASE_IMAGE=" + base, "-t", IMAGE, ".");
+
+        compose = composeCommand();
+        compose.addAll(List.of("-p", PROJECT, "-f", "docker-compose.yml",
+                "-f", ROOT.resolve("cli/src/test/resources/compose-offline-prometheus.yml").toString()));
+        prometheusPort = freePort();
+        up = true;
+        run(Duration.ofMinutes(3), "up.log", with(compose, "up", "-d", "--no-build", "--scale", "actor=" + ACTORS,
+                "parameter-server", "learner", "actor", "prometheus"));
+    }
+
+    @AfterAll
+    static void tearDown() throws Exception {
+        if (!up) {
+            return;
+        }
+        try {
+            run(Duration.ofMinutes(1), "logs.log", with(compose, "logs", "--no-color"));
+        } finally {
+            run(Duration.ofMinutes(2), "down.log", with(compose, "down", "-v", "--remove-orphans"));
+        }
+    }
+
+    @Test
+    void trainsScrapesAndAnswersEveryDashboardQuery() throws Exception {
+        DockerClient client = DockerClientFactory.instance().client();
+        long deadline = System.nanoTime() + STACK_TIMEOUT.toNanos();
+
+        // Both actors found by DNS and scraped, and the roles' own gauges and counters present.
+        double actorsUp = awaitValue("count(up{job=\"actor\"} == 1)", v -> v >= ACTORS, deadline);
+        assertEquals(ACTORS, actorsUp, 0.0, "actor replicas scraped");
+        double frames0 = awaitValue("sum(starling_env_frames_total)", v -> v > 0, deadline);
+        double version0 = awaitValue("max(starling_parameters_version{role=\"parameter-server\"})", v -> v >= 1, deadline);
+        double samples0 = awaitValue("sum(starling_learner_samples_total)", v -> v > 0, deadline);
+
+        // They move: frames, samples and the version advance while we watch.
+        double frames1 = awaitValue("sum(starling_env_frames_total)", v -> v > frames0, deadline);
+        double version1 = awaitValue("max(starling_parameters_version{role=\"parameter-server\"})",
+                v -> v > version0, deadline);
+        double samples1 = awaitValue("sum(starling_learner_samples_total)", v -> v > samples0, deadline);
+        assertTrue(frames1 > frames0 && version1 > version0 && samples1 > samples0,
+                "frames " + frames0 + " -> " + frames1 + ", version " + version0 + " -> " + version1);
+        // Every actor reports frames under its own `actor` tag (its container's host name).
+        awaitValue("count(count by (actor) (starling_env_frames_total))", v -> v >= ACTORS, deadline);
+        awaitValue("count(grpc_server_processing_duration_seconds_count{role=\"learner\"})", v -> v > 0, deadline);
+
+        // Rates over [1m] need two scrapes in the window: wait until the FPS query has data.
+        awaitValue("sum(rate(starling_env_frames_total[1m]))", v -> v > 0, deadline);
+        List<String> empty = new ArrayList<>();
+        List<String> queries = dashboardQueries();
+        assertTrue(queries.size() >= 9, "dashboard queries found: " + queries);
+        for (String query : queries) {
+            JsonArray result = query(query);
+            if (result.isEmpty()) {
+                empty.add(query);
+            }
+        }
+        assertTrue(empty.isEmpty(), "dashboard queries with no data: " + empty);
+
+        // Nothing crashed or restarted along the way.
+        List<Container> containers = client.listContainersCmd().withShowAll(true)
+                .withLabelFilter(Map.of("com.docker.compose.project", PROJECT)).exec();
+        Map<String, Integer> running = new HashMap<>();
+        for (Container c : containers) {
+            assertEquals("running", c.getState(), c.getNames()[0] + " is " + c.getState());
+            running.merge(c.getLabels().get("com.docker.compose.service"), 1, Integer::sum);
+        }
+        assertEquals(Map.of("parameter-server", 1, "learner", 1, "actor", ACTORS, "prometheus", 1), running);
+    }
+
+    /** Every {@code expr} in the Grafana dashboard JSON. */
+    private static List<String> dashboardQueries() throws IOException {
+        JsonElement dashboard = JsonParser.parseString(
+                Files.readString(ROOT.resolve("deploy/grafana/dashboards/starling.json")));
+        List<String> out = new ArrayList<>();
+        collectExprs(dashboard, out);
+        return out;
+    }
+
+    private static void collectExprs(JsonElement e, List<String> out) {
+        if (e.isJsonObject()) {
+            for (Map.Entry<String, JsonElement> entry : e.getAsJsonObject().entrySet()) {
+                if (entry.getKey().equals("expr") && entry.getValue().isJsonPrimitive()) {
+                    out.add(entry.getValue().getAsString());
+                } else {
+                    collectExprs(entry.getValue(), out);
+                }
+            }
+        } else if (e.isJsonArray()) {
+            e.getAsJsonArray().forEach(x -> collectExprs(x, out));
+        }
+    }
+
+    /** Polls an instant query until its first sample satisfies {@code ok}; fails with the last answer. */
+    private static double awaitValue(String promql, DoublePredicate ok, long deadline)
+            throws Exception {
+        String last = "no answer";
+        while (System.nanoTime() < deadline) {
+            try {
+                JsonArray result = query(promql);
+                if (!result.isEmpty()) {
+                    double v = Double.parseDouble(
+                            result.get(0).getAsJsonObject().getAsJsonArray("value").get(1).getAsString());
+                    last = Double.toString(v);
+                    if (ok.test(v)) {
+                        return v;
+                    }
+                } else {
+                    last = "empty result";
+                }
+            } catch (IOException e) {
+                last = e.toString();
+            }
+            Thread.sleep(2000);
+        }
+        throw new AssertionError("timed out waiting for " + promql + " (last: " + last + "); logs in " + OUT);
+    }
+
+    /** Runs an instant query against the stack's Prometheus; the result vector. */
+    private static JsonArray query(String promql) throws IOException, InterruptedException {
+        URI uri = URI.create("http://127.0.0.1:" + prometheusPort + "/api/v1/query?query="
+                + URLEncoder.encode(promql, StandardCharsets.UTF_8));
+        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        JsonObject body = JsonParser.parseString(response.body()).getAsJsonObject();
+        if (response.statusCode() != 200 || !"success".equals(body.get("status").getAsString())) {
+            throw new AssertionError("query " + promql + " failed: HTTP " + response.statusCode() + " " + response.body());
+        }
+        return body.getAsJsonObject("data").getAsJsonArray("result");
+    }
+
+    /** Compose v1 ({@code docker-compose}, the Debian package) or v2 ({@code docker compose}). */
+    private static List<String> composeCommand() throws InterruptedException {
+        try {
+            Process p = new ProcessBuilder("docker-compose", "version").redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            if (p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0) {
+                return new ArrayList<>(List.of("docker-compose"));
+            }
+        } catch (IOException e) {
+            // not installed: fall back to the plugin
+        }
+        return new ArrayList<>(List.of("docker", "compose"));
+    }
+
+    /** Runs a command in the repository root with the stack's environment, output to {@code OUT/log}. */
+    private static void run(Duration timeout, String log, List<String> command) throws IOException, InterruptedException {
+        run(timeout, log, command.toArray(String[]::new));
+    }
+
+    private static void run(Duration timeout, String log, String... command) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(command).directory(ROOT.toFile()).redirectErrorStream(true)
+                .redirectOutput(OUT.resolve(log).toFile());
+        Map<String, String> env = pb.environment();
+        env.put("STARLING_IMAGE", IMAGE);
+        env.put("PROMETHEUS_PORT", Integer.toString(prometheusPort));
+        env.putIfAbsent("PROMETHEUS_BINARY", "/usr/bin/prometheus");
+        Process p = pb.start();
+        if (!p.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            fail(String.join(" ", command) + " did not finish in " + timeout + "; output in " + OUT.resolve(log));
+        }
+        if (p.exitValue() != 0) {
+            fail(String.join(" ", command) + " exited " + p.exitValue() + ":\n" + tail(OUT.resolve(log), 40));
+        }
+    }
+
+    private static List<String> with(List<String> base, String... more) {
+        List<String> out = new ArrayList<>(base);
+        out.addAll(List.of(more));
+        return out;
+    }
+
+    private static String tail(Path file, int lines) throws IOException {
+        List<String> all = Files.readAllLines(file);
+        return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}

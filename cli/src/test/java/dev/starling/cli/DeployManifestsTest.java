@@ -1,0 +1,1088 @@
+package dev.starling.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.yaml.snakeyaml.Yaml;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParameterException;
+
+/**
+ * Checks the deployment files against the launcher's real subcommands, options and defaults,
+ * read from picocli's model of {@link Main}: {@code docker-compose.yml} with
+ * {@code deploy/prometheus/prometheus.yml}, and every kustomize overlay under
+ * {@code deploy/k8s/overlays}, rendered with {@code kubectl kustomize} (kubectl must be
+ * installed: a missing kubectl fails the test, it does not skip it).
+ *
+ * <p>For every Starling container: its arguments name a real subcommand; every
+ * {@code STARLING_*} variable (inline or from a ConfigMap) is an option of that subcommand and
+ * picocli accepts its value; the gRPC port the role listens on ({@code STARLING_PORT}, else the
+ * option's default) is the port the manifests expose and the port the other roles dial; the
+ * metrics port is the one Prometheus scrapes; probes hit the right ports; the GPU overlay puts
+ * the learner, and only it, on a GPU.
+ *
+ * <p>Each check collects every problem it finds and fails once, listing them all. The
+ * {@code checker...} tests break good manifests on purpose and expect the checks to notice.
+ */
+class DeployManifestsTest {
+
+    private static final Path ROOT = repositoryRoot();
+    private static final Path COMPOSE = ROOT.resolve("docker-compose.yml");
+    private static final Path PROMETHEUS = ROOT.resolve("deploy/prometheus/prometheus.yml");
+    private static final Path OVERLAYS = ROOT.resolve("deploy/k8s/overlays");
+    private static final long KUBECTL_TIMEOUT_SECONDS = 60;
+
+    /** The roles a deployment runs, each in exactly one service or workload. */
+    private static final List<String> ROLES = List.of("parameter-server", "learner", "actor");
+    /** Options whose value is the address of another role's gRPC server. */
+    private static final Map<String, String> ADDRESS_OPTIONS = Map.of(
+            "--parameter-server", "parameter-server", "--learner", "learner");
+    private static final String GPU = "nvidia.com/gpu";
+    /** STARLING_* variables that are read, but are not options: JVM flags for the image's entrypoint, provenance. */
+    private static final List<String> NOT_OPTIONS = List.of("STARLING_JAVA_OPTS", "STARLING_GIT_REVISION");
+
+    private static final Map<Path, String> RENDERED = new ConcurrentHashMap<>();
+
+    // ---------------------------------------------------------------- the tests
+
+    @Test
+    void dockerComposeMatchesTheLauncher() throws IOException {
+        assertTrue(Files.isRegularFile(COMPOSE), COMPOSE + " is missing (DESIGN.md: docker compose up runs the cluster)");
+        assertTrue(Files.isRegularFile(PROMETHEUS), PROMETHEUS + " is missing (the compose Prometheus scrapes with it)");
+        Map<String, Object> compose = map(new Yaml().load(Files.readString(COMPOSE)));
+        Map<String, Object> prometheus = map(new Yaml().load(Files.readString(PROMETHEUS)));
+        assertNoProblems("docker-compose.yml", new ComposeCheck(ROOT, PROMETHEUS).check(compose, prometheus));
+    }
+
+    @Test
+    void everyKubernetesOverlayMatchesTheLauncher() throws IOException {
+        List<Path> overlays = overlays();
+        List<String> names = overlays.stream().map(p -> p.getFileName().toString()).toList();
+        assertTrue(names.containsAll(List.of("cpu", "gpu")), "deploy/k8s/overlays should hold cpu and gpu, has " + names);
+        List<String> problems = new ArrayList<>();
+        for (Path overlay : overlays) {
+            String name = overlay.getFileName().toString();
+            for (String p : new KubernetesCheck(name).check(loadAll(render(overlay)))) {
+                problems.add("overlays/" + name + ": " + p);
+            }
+        }
+        assertNoProblems("deploy/k8s", problems);
+    }
+
+    @Test
+    void gpuOverlayPutsTheLearnerOnOneGpu() {
+        List<Map<String, Object>> docs = loadAll(render(OVERLAYS.resolve("gpu")));
+        Map<String, Object> learner = container(docs, "learner");
+        assertEquals("1", str(at(learner, "resources", "limits", GPU)), "gpu overlay: learner limits " + GPU);
+        assertEquals("cuda", env(docs, learner, "learner", new ArrayList<>()).get("STARLING_DEVICE"),
+                "gpu overlay: learner STARLING_DEVICE");
+        assertEquals("starling:latest-gpu", str(learner.get("image")), "gpu overlay: learner image");
+        for (String role : List.of("parameter-server", "actor")) {
+            Map<String, Object> c = container(docs, role);
+            assertEquals(null, at(c, "resources", "limits", GPU), "gpu overlay: " + role + " takes no GPU");
+            assertEquals("starling:latest", str(c.get("image")), "gpu overlay: " + role + " keeps the CPU image");
+        }
+    }
+
+    @Test
+    void cpuOverlayUsesNoGpu() {
+        List<Map<String, Object>> docs = loadAll(render(OVERLAYS.resolve("cpu")));
+        for (String role : ROLES) {
+            Map<String, Object> c = container(docs, role);
+            assertEquals(null, at(c, "resources", "limits", GPU), "cpu overlay: " + role + " GPU limit");
+            assertEquals(null, at(c, "resources", "requests", GPU), "cpu overlay: " + role + " GPU request");
+            assertEquals("starling:latest", str(c.get("image")), "cpu overlay: " + role + " image");
+            assertFalse("cuda".equals(env(docs, c, role, new ArrayList<>()).get("STARLING_DEVICE")),
+                    "cpu overlay: " + role + " on cuda");
+        }
+    }
+
+    /** The checks are not tautologies: a consistent compose file passes, each breakage is named. */
+    @Test
+    void checkerFlagsBrokenComposeFiles() {
+        assertNoProblems("the good compose fixture", checkComposeFixture(c -> { }, p -> { }));
+
+        expectProblem("7000", composeWith("parameter-server", "STARLING_PORT", "7000"));
+        expectProblem("STARLING_PARAMETER_SERVER", composeWith("learner", "STARLING_PARAMETER_SERVER", "learner:7070"));
+        expectProblem("--num-envs", composeWith("learner", "STARLING_NUM_ENVS", "8"));
+        expectProblem("STARLING_NUM_ENVS", composeWith("actor", "STARLING_NUM_ENVS", "many"));
+        expectProblem("STARLING_ENV", composeWith("actor", "STARLING_ENV", "pong"));
+        expectProblem("STARLING_METRICS_PORT", composeWith("actor", "STARLING_METRICS_PORT", null));
+        expectProblem("actors", checkComposeFixture(
+                c -> map(map(c.get("services")).get("actor")).put("command", List.of("actors")), p -> { }));
+        expectProblem("--scale", checkComposeFixture(
+                c -> map(map(c.get("services")).get("actor")).put("ports", List.of("9400:9400")), p -> { }));
+        expectProblem("/checkpoints", checkComposeFixture(
+                c -> map(map(c.get("services")).get("parameter-server")).remove("volumes"), p -> { }));
+        expectProblem("9401", checkComposeFixture(c -> { }, p -> dnsSd(p).put("port", 9401)));
+        expectProblem("SRV", checkComposeFixture(c -> { }, p -> dnsSd(p).remove("type")));
+        expectProblem("does not scrape service learner",
+                checkComposeFixture(c -> { }, p -> staticTargets(p).remove("learner:9400")));
+    }
+
+    /** As above, on the rendered cpu overlay: it passes as it is, each breakage is named. */
+    @Test
+    void checkerFlagsBrokenKubernetesManifests() {
+        String cpu = render(OVERLAYS.resolve("cpu"));
+        assertNoProblems("overlays/cpu", new KubernetesCheck("cpu").check(loadAll(cpu)));
+
+        expectProblem("7072", checkCpuOverlay(cpu, docs -> setEnv(container(docs, "learner"), "STARLING_PORT", "7072")));
+        expectProblem("7171", checkCpuOverlay(cpu, docs -> servicePort(docs, "learner", "grpc").put("port", 7171)));
+        expectProblem("STARLING_LEARNER",
+                checkCpuOverlay(cpu, docs -> setEnv(container(docs, "actor"), "STARLING_LEARNER", "parameter-server:7071")));
+        expectProblem("prometheus.io/port", checkCpuOverlay(cpu,
+                docs -> map(at(workload(docs, "actor"), "spec", "template", "metadata", "annotations"))
+                        .put("prometheus.io/port", "9401")));
+        expectProblem("--unroll", checkCpuOverlay(cpu,
+                docs -> map(configMapOf(docs, "parameter-server").get("data")).put("STARLING_UNROLL", "32")));
+        expectProblem("STARLING_LSTM_SIZE", checkCpuOverlay(cpu,
+                docs -> map(configMapOf(docs, "parameter-server").get("data")).put("STARLING_LSTM_SIZE", "wide")));
+        expectProblem("actors", checkCpuOverlay(cpu, docs -> container(docs, "actor").put("args", List.of("actors"))));
+        expectProblem("probe", checkCpuOverlay(cpu,
+                docs -> map(container(docs, "parameter-server").get("readinessProbe")).put("grpc", Map.of("port", 7071))));
+        expectProblem("/checkpoints", checkCpuOverlay(cpu, docs -> container(docs, "parameter-server").remove("volumeMounts")));
+        expectProblem("GPU", checkCpuOverlay(cpu,
+                docs -> map(at(container(docs, "learner"), "resources", "limits")).put(GPU, 1)));
+    }
+
+    // ---------------------------------------------------------------- the launcher's model
+
+    /**
+     * What picocli knows about the subcommands. The specs are only read; every value is parsed by
+     * a fresh {@code new CommandLine(new Main())} (once per role, option and value: the
+     * mutation tests ask again and again).
+     */
+    static final class Launcher {
+        private static final CommandLine MODEL = new CommandLine(new Main());
+        private static final Map<List<String>, Optional<String>> REJECTIONS = new ConcurrentHashMap<>();
+
+        private Launcher() {
+        }
+
+        /** The subcommand's spec, or null if there is none by that name. */
+        static CommandSpec role(String name) {
+            CommandLine sub = MODEL.getSubcommands().get(name);
+            return sub == null ? null : sub.getCommandSpec();
+        }
+
+        static Set<String> roles() {
+            return MODEL.getSubcommands().keySet();
+        }
+
+        /** The variable {@link Main.Defaults} reads for an option: {@code --max-frames} is {@code STARLING_MAX_FRAMES}. */
+        static String variable(OptionSpec option) {
+            return "STARLING_" + option.longestName().replaceFirst("^-+", "").toUpperCase(Locale.ROOT).replace('-', '_');
+        }
+
+        /** The option a variable sets in this role, or null. */
+        static OptionSpec option(CommandSpec role, String variable) {
+            for (OptionSpec o : role.options()) {
+                if (!o.usageHelp() && !o.versionHelp() && variable(o).equals(variable)) {
+                    return o;
+                }
+            }
+            return null;
+        }
+
+        /** Null if the role accepts this value for the option, else picocli's reason. */
+        static String rejection(String role, OptionSpec option, String value) {
+            return REJECTIONS.computeIfAbsent(List.of(role, option.longestName(), value),
+                    k -> Optional.ofNullable(parse(role, option, value))).orElse(null);
+        }
+
+        private static String parse(String role, OptionSpec option, String value) {
+            CommandLine cli = new CommandLine(new Main());
+            cli.setCaseInsensitiveEnumValuesAllowed(true);
+            try {
+                cli.parseArgs(role, option.longestName() + "=" + value);
+            } catch (ParameterException e) {
+                return e.getMessage();
+            }
+            if (option.completionCandidates() != null && !option.type().isEnum()) {
+                List<String> allowed = new ArrayList<>();
+                option.completionCandidates().forEach(allowed::add);
+                if (!allowed.isEmpty() && !allowed.contains(value)) {
+                    return "'" + value + "' is not one of " + allowed;
+                }
+            }
+            return null;
+        }
+
+        /** The value the role uses for an option: the variable if set, else the option's default (may be null). */
+        static String effective(CommandSpec role, String optionName, Map<String, String> env) {
+            OptionSpec option = role.findOption(optionName);
+            if (option == null) {
+                return null;
+            }
+            String v = env.get(variable(option));
+            return v != null ? v : option.defaultValue();
+        }
+    }
+
+    /** One Starling container: where it is, the role it runs, its STARLING_* environment (null value: not known). */
+    record Container(String where, String role, CommandSpec spec, Map<String, String> env) {
+
+        /** The gRPC port, or -1 for a role without a gRPC server (or a value that is not a number). */
+        int grpcPort() {
+            return number(Launcher.effective(spec, "--port", env));
+        }
+
+        int metricsPort() {
+            return number(Launcher.effective(spec, "--metrics-port", env));
+        }
+    }
+
+    /**
+     * The checks every deployment shares: the arguments name a real subcommand and carry no
+     * options (all configuration is by environment); each STARLING_* variable is an option of
+     * the role with an accepted value; the role serves gRPC (if it has a --port) and metrics.
+     * Returns null when the arguments are wrong (nothing else can be checked).
+     */
+    static Container launcherChecks(String where, Object args, Map<String, String> env, List<String> problems) {
+        List<String> argv = args instanceof String s
+                ? List.of(s.trim().split("\\s+"))
+                : list(args).stream().map(DeployManifestsTest::str).toList();
+        if (argv.size() != 1) {
+            problems.add(where + ": arguments " + argv + " should be just the role (the image's entrypoint runs the jar;"
+                    + " options are STARLING_* variables), one of " + ROLES);
+            if (argv.isEmpty()) {
+                return null;
+            }
+        }
+        String role = argv.get(0);
+        CommandSpec spec = Launcher.role(role);
+        if (spec == null) {
+            problems.add(where + ": '" + role + "' is not a starling subcommand (they are "
+                    + Launcher.roles() + ")");
+            return null;
+        }
+        for (Map.Entry<String, String> e : new TreeMap<>(env).entrySet()) {
+            String name = e.getKey();
+            if (name.equals("STARLING_CONFIG")) {
+                problems.add(where + ": STARLING_CONFIG names a properties file this test cannot see; set the options"
+                        + " as STARLING_* variables");
+                continue;
+            }
+            if (NOT_OPTIONS.contains(name)) {
+                continue;
+            }
+            OptionSpec option = Launcher.option(spec, name);
+            if (option == null) {
+                problems.add(where + ": " + name + " sets nothing: '" + role + "' has no option --"
+                        + name.substring("STARLING_".length()).toLowerCase(Locale.ROOT).replace('_', '-'));
+                continue;
+            }
+            if (e.getValue() != null) {
+                String why = Launcher.rejection(role, option, e.getValue());
+                if (why != null) {
+                    problems.add(where + ": " + name + "=" + e.getValue() + " is rejected by '" + role + "': " + why);
+                }
+            }
+        }
+        Container c = new Container(where, role, spec, env);
+        if (spec.findOption("--port") != null && c.grpcPort() <= 0) {
+            problems.add(where + ": the gRPC port must be fixed (STARLING_PORT=" + env.get("STARLING_PORT") + ")");
+        }
+        if (c.metricsPort() <= 0) {
+            problems.add(where + ": STARLING_METRICS_PORT must be a fixed port so metrics can be scraped (it is "
+                    + Launcher.effective(spec, "--metrics-port", env) + "; -1 is off)");
+        }
+        return c;
+    }
+
+    /** Each role runs exactly once (actors scale as replicas of one service or Deployment). */
+    static void eachRoleOnce(List<Container> containers, List<String> problems) {
+        for (String role : ROLES) {
+            List<String> where = containers.stream().filter(c -> c.role().equals(role)).map(Container::where).toList();
+            if (where.size() != 1) {
+                problems.add("'" + role + "' should run in exactly one place, runs in " + where);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- docker compose
+
+    /** Checks a parsed docker-compose.yml and the prometheus.yml its Prometheus service mounts. */
+    static final class ComposeCheck {
+        private static final Pattern INTERPOLATION = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?}");
+
+        private final Path composeDir;
+        private final Path prometheusFile;
+        private final List<String> problems = new ArrayList<>();
+
+        ComposeCheck(Path composeDir, Path prometheusFile) {
+            this.composeDir = composeDir;
+            this.prometheusFile = prometheusFile;
+        }
+
+        List<String> check(Map<String, Object> compose, Map<String, Object> prometheus) {
+            Map<String, Object> services = map(compose.get("services"));
+            Map<String, Container> byService = new LinkedHashMap<>();
+            for (Map.Entry<String, Object> e : services.entrySet()) {
+                Map<String, Object> service = map(e.getValue());
+                String where = "service " + e.getKey();
+                if (!isStarlingImage(interpolate(str(service.get("image")))) && !service.containsKey("build")) {
+                    continue;
+                }
+                if (service.containsKey("entrypoint")) {
+                    problems.add(where + ": overrides the image's entrypoint; give the role as command: [\"<role>\"]");
+                }
+                Container c = launcherChecks(where, service.get("command"), environment(service), problems);
+                if (c != null) {
+                    byService.put(e.getKey(), c);
+                    portsAndVolumes(e.getKey(), service, c);
+                }
+            }
+            eachRoleOnce(List.copyOf(byService.values()), problems);
+            for (Map.Entry<String, Container> e : byService.entrySet()) {
+                addresses(e.getValue(), byService);
+            }
+            prometheusService(services);
+            scrapeTargets(prometheus, byService);
+            return problems;
+        }
+
+        /**
+         * {@code environment} (map or KEY=VALUE list) over {@code env_file}, STARLING_* only,
+         * with ${VAR:-default} resolved.
+         */
+        private Map<String, String> environment(Map<String, Object> service) {
+            Map<String, String> env = new TreeMap<>();
+            Object envFiles = service.get("env_file");
+            for (Object f : envFiles instanceof String ? List.of(envFiles) : list(envFiles)) {
+                Path file = composeDir.resolve(str(f instanceof Map<?, ?> m ? m.get("path") : f));
+                try {
+                    for (String line : Files.readAllLines(file)) {
+                        int eq = line.indexOf('=');
+                        if (!line.isBlank() && !line.startsWith("#") && eq > 0) {
+                            env.put(line.substring(0, eq).trim(), line.substring(eq + 1).trim());
+                        }
+                    }
+                } catch (IOException ex) {
+                    problems.add("env_file " + file + " cannot be read: " + ex);
+                }
+            }
+            Object raw = service.get("environment");
+            if (raw instanceof Map<?, ?> m) {
+                m.forEach((k, v) -> env.put(str(k), v == null ? null : str(v)));
+            } else {
+                for (Object item : list(raw)) {
+                    String s = str(item);
+                    int eq = s.indexOf('=');
+                    env.put(eq < 0 ? s : s.substring(0, eq), eq < 0 ? null : s.substring(eq + 1));
+                }
+            }
+            env.keySet().removeIf(k -> !k.startsWith("STARLING_"));
+            env.replaceAll((k, v) -> v == null ? null : interpolate(v));
+            return env;
+        }
+
+        /** What compose makes of ${VAR:-default} and ${VAR-default} when VAR is unset; $$ is a literal $. */
+        static String interpolate(String value) {
+            if (value == null) {
+                return null;
+            }
+            Matcher m = INTERPOLATION.matcher(value);
+            StringBuilder out = new StringBuilder();
+            while (m.find()) {
+                m.appendReplacement(out, Matcher.quoteReplacement(m.group(3) == null ? "" : m.group(3)));
+            }
+            m.appendTail(out);
+            return out.toString().replace("$$", "$");
+        }
+
+        private void portsAndVolumes(String name, Map<String, Object> service, Container c) {
+            String where = "service " + name;
+            List<Object> ports = new ArrayList<>(list(service.get("ports")));
+            ports.addAll(list(service.get("expose")));
+            for (Object p : ports) {
+                int target;
+                boolean published;
+                if (p instanceof Map<?, ?> m) {
+                    target = number(str(m.get("target")));
+                    published = m.get("published") != null;
+                } else {
+                    String[] parts = str(p).replaceFirst("/(tcp|udp)$", "").split(":");
+                    target = number(parts[parts.length - 1]);
+                    published = parts.length > 1 && !parts[parts.length - 2].isEmpty()
+                            && list(service.get("ports")).contains(p);
+                }
+                if (target != c.grpcPort() && target != c.metricsPort()) {
+                    problems.add(where + ": port " + p + " is neither its gRPC port (" + c.grpcPort()
+                            + ") nor its metrics port (" + c.metricsPort() + ")");
+                }
+                if (published && c.role().equals("actor")) {
+                    problems.add(where + ": publishes fixed host port " + p
+                            + ", which breaks `docker compose up --scale actor=N`");
+                }
+            }
+            if (c.role().equals("actor") && service.containsKey("container_name")) {
+                problems.add(where + ": container_name breaks `docker compose up --scale actor=N`");
+            }
+            String checkpoints = c.env().get("STARLING_CHECKPOINT_DIR");
+            if (c.role().equals("parameter-server")) {
+                boolean mounted = checkpoints != null && list(service.get("volumes")).stream()
+                        .map(v -> v instanceof Map<?, ?> m ? str(m.get("target")) : volumeParts(str(v))[1])
+                        .anyMatch(target -> target != null && Path.of(checkpoints).startsWith(Path.of(target)));
+                if (!mounted) {
+                    problems.add(where + ": STARLING_CHECKPOINT_DIR (" + checkpoints + ") should be set and on a volume"
+                            + " (e.g. checkpoints:/checkpoints), or a re-created container starts from scratch");
+                }
+            }
+        }
+
+        /** {source, target} of a short volume entry ("src:dst[:mode]" or just "dst"). */
+        private static String[] volumeParts(String v) {
+            String[] parts = v.split(":");
+            return parts.length == 1 ? new String[] {null, parts[0]} : new String[] {parts[0], parts[1]};
+        }
+
+        /** STARLING_PARAMETER_SERVER and STARLING_LEARNER name the service running that role, at its gRPC port. */
+        private void addresses(Container c, Map<String, Container> byService) {
+            for (Map.Entry<String, String> a : ADDRESS_OPTIONS.entrySet()) {
+                OptionSpec option = c.spec().findOption(a.getKey());
+                if (option == null) {
+                    continue;
+                }
+                String value = Launcher.effective(c.spec(), a.getKey(), c.env());
+                String variable = Launcher.variable(option);
+                String[] hostPort = hostPort(value);
+                Container target = hostPort == null ? null : byService.get(hostPort[0]);
+                if (target == null || !target.role().equals(a.getValue())) {
+                    problems.add(c.where() + ": " + variable + "=" + value + " should be <service>:<port> of the service"
+                            + " running '" + a.getValue() + "'");
+                } else if (number(hostPort[1]) != target.grpcPort()) {
+                    problems.add(c.where() + ": " + variable + "=" + value + " dials port " + hostPort[1] + ", but "
+                            + target.where() + " serves gRPC on " + target.grpcPort());
+                }
+            }
+        }
+
+        private void prometheusService(Map<String, Object> services) {
+            for (Object s : services.values()) {
+                for (Object v : list(map(s).get("volumes"))) {
+                    String source = v instanceof Map<?, ?> m ? str(m.get("source")) : volumeParts(str(v))[0];
+                    if (source != null && (source.startsWith(".") || source.startsWith("/"))
+                            && prometheusFile.normalize().startsWith(composeDir.resolve(source).normalize())) {
+                        return;
+                    }
+                }
+            }
+            problems.add("no service mounts " + composeDir.relativize(prometheusFile) + " (Prometheus should scrape with it)");
+        }
+
+        /** Each Starling service is scraped at its metrics port; scaled actors through DNS (type A), one target per replica. */
+        private void scrapeTargets(Map<String, Object> prometheus, Map<String, Container> byService) {
+            Map<String, List<String>> found = new TreeMap<>();
+            for (Object job : list(prometheus.get("scrape_configs"))) {
+                Map<String, Object> j = map(job);
+                String jobName = str(j.get("job_name"));
+                String path = j.containsKey("metrics_path") ? str(j.get("metrics_path")) : "/metrics";
+                for (Object sc : list(j.get("static_configs"))) {
+                    for (Object t : list(map(sc).get("targets"))) {
+                        String[] hp = hostPort(str(t));
+                        if (hp != null) {
+                            target(found, byService, jobName, hp[0], number(hp[1]), path, false);
+                        }
+                    }
+                }
+                for (Object dns : list(j.get("dns_sd_configs"))) {
+                    Map<String, Object> d = map(dns);
+                    String type = d.containsKey("type") ? str(d.get("type")) : "SRV";
+                    for (Object n : list(d.get("names"))) {
+                        if (!type.equals("A") && !type.equals("AAAA")) {
+                            problems.add("prometheus.yml job " + jobName + ": dns_sd_configs for " + n + " has type " + type
+                                    + " (SRV unless set); Docker's DNS answers A records: set type: A and port");
+                            continue;
+                        }
+                        target(found, byService, jobName, str(n), number(str(d.get("port"))), path, true);
+                    }
+                }
+            }
+            for (Map.Entry<String, Container> e : byService.entrySet()) {
+                if (!found.containsKey(e.getKey())) {
+                    String how = e.getValue().role().equals("actor") ? " via dns_sd_configs" : "";
+                    problems.add("prometheus.yml does not scrape " + e.getValue().where() + " (expected " + e.getKey() + ":"
+                            + e.getValue().metricsPort() + how + ")");
+                }
+            }
+        }
+
+        private void target(Map<String, List<String>> found, Map<String, Container> byService, String job, String host,
+                int port, String path, boolean dns) {
+            Container c = byService.get(host);
+            if (c == null) {
+                return;
+            }
+            found.computeIfAbsent(host, h -> new ArrayList<>()).add(job);
+            String where = "prometheus.yml job " + job + ", target " + host + ":" + port;
+            if (port != c.metricsPort()) {
+                problems.add(where + ": " + c.where() + " serves metrics on " + c.metricsPort());
+            }
+            if (!"/metrics".equals(path)) {
+                problems.add(where + ": metrics_path " + path + ", but the roles serve /metrics");
+            }
+            if (c.role().equals("actor") && !dns) {
+                problems.add(where + ": a static target reaches one actor replica only; use dns_sd_configs (type A)");
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- kubernetes
+
+    /** Checks one rendered overlay. */
+    static final class KubernetesCheck {
+        private final String overlay;
+        private final List<String> problems = new ArrayList<>();
+
+        KubernetesCheck(String overlay) {
+            this.overlay = overlay;
+        }
+
+        /** A Starling container in a workload. */
+        private record Pod(Container c, Map<String, Object> workload, Map<String, Object> container) {
+        }
+
+        List<String> check(List<Map<String, Object>> docs) {
+            List<Pod> pods = new ArrayList<>();
+            for (Map<String, Object> w : docs) {
+                if (!List.of("Deployment", "StatefulSet", "DaemonSet").contains(str(w.get("kind")))) {
+                    continue;
+                }
+                for (Object o : list(at(w, "spec", "template", "spec", "containers"))) {
+                    Map<String, Object> container = map(o);
+                    if (!isStarlingImage(str(container.get("image")))) {
+                        continue;
+                    }
+                    String where = w.get("kind") + "/" + name(w) + " container " + container.get("name");
+                    if (container.containsKey("command")) {
+                        problems.add(where + ": sets command, which replaces the image's entrypoint; give the role as args");
+                    }
+                    Container c = launcherChecks(where, container.get("args"), env(docs, container, where, problems), problems);
+                    if (c != null) {
+                        pods.add(new Pod(c, w, container));
+                    }
+                }
+            }
+            eachRoleOnce(pods.stream().map(Pod::c).toList(), problems);
+            for (Pod pod : pods) {
+                ports(pod, docs);
+                probes(pod);
+                metricsAnnotations(pod);
+                addresses(pod, pods, docs);
+                singletonsAndCheckpoints(pod);
+                gpu(pod);
+            }
+            return problems;
+        }
+
+        /** The containerPorts named grpc and metrics, and every Service port that reaches this pod. */
+        private void ports(Pod pod, List<Map<String, Object>> docs) {
+            Container c = pod.c();
+            boolean grpc = c.spec().findOption("--port") != null;
+            if (grpc && containerPort(pod.container(), "grpc") != c.grpcPort()) {
+                problems.add(c.where() + ": containerPort named grpc is " + containerPort(pod.container(), "grpc")
+                        + ", the role listens on " + c.grpcPort());
+            }
+            if (containerPort(pod.container(), "metrics") != c.metricsPort()) {
+                problems.add(c.where() + ": containerPort named metrics is " + containerPort(pod.container(), "metrics")
+                        + ", the role serves metrics on " + c.metricsPort());
+            }
+            List<Map<String, Object>> services = servicesFor(pod.workload(), docs);
+            if (grpc && services.isEmpty()) {
+                problems.add(c.where() + ": no Service selects it, so the other roles cannot dial it");
+            }
+            for (Map<String, Object> s : services) {
+                for (Object o : list(at(s, "spec", "ports"))) {
+                    Map<String, Object> p = map(o);
+                    int port = number(str(p.get("port")));
+                    int target = targetPort(pod.container(), p.containsKey("targetPort") ? p.get("targetPort") : port);
+                    String portName = str(p.get("name"));
+                    int expected = "grpc".equals(portName) ? c.grpcPort() : "metrics".equals(portName) ? c.metricsPort() : -1;
+                    String where = "Service/" + name(s) + " port " + portName;
+                    if (expected < 0) {
+                        problems.add(where + ": name ports grpc or metrics, so the checks know what they carry");
+                    } else if (port != expected || target != expected) {
+                        problems.add(where + ": port " + port + " -> container port " + target + ", but " + c.where()
+                                + " serves " + portName + " on " + expected);
+                    }
+                }
+            }
+        }
+
+        /** gRPC roles: gRPC probes on their port; the others: GET /metrics on the metrics port. */
+        private void probes(Pod pod) {
+            Container c = pod.c();
+            for (String kind : List.of("readinessProbe", "livenessProbe")) {
+                if (!pod.container().containsKey(kind)) {
+                    problems.add(c.where() + ": has no " + kind);
+                }
+            }
+            for (String kind : List.of("startupProbe", "readinessProbe", "livenessProbe")) {
+                Map<String, Object> probe = map(pod.container().get(kind));
+                if (probe.isEmpty()) {
+                    continue;
+                }
+                if (c.spec().findOption("--port") != null) {
+                    int port = number(str(at(probe, "grpc", "port")));
+                    if (port != c.grpcPort()) {
+                        problems.add(c.where() + ": " + kind + " should be a gRPC probe on " + c.grpcPort() + " (the role's"
+                                + " health service), is " + probe);
+                    }
+                } else {
+                    Object port = at(probe, "httpGet", "port");
+                    if (!"/metrics".equals(str(at(probe, "httpGet", "path")))
+                            || targetPort(pod.container(), port) != c.metricsPort()) {
+                        problems.add(c.where() + ": " + kind + " should GET /metrics on " + c.metricsPort()
+                                + " (the role has no gRPC server), is " + probe);
+                    }
+                }
+            }
+        }
+
+        private void metricsAnnotations(Pod pod) {
+            Map<String, Object> annotations = map(at(pod.workload(), "spec", "template", "metadata", "annotations"));
+            Map<String, String> expected = Map.of("prometheus.io/scrape", "true",
+                    "prometheus.io/port", Integer.toString(pod.c().metricsPort()), "prometheus.io/path", "/metrics");
+            for (Map.Entry<String, String> e : new TreeMap<>(expected).entrySet()) {
+                if (!e.getValue().equals(str(annotations.get(e.getKey())))) {
+                    problems.add(pod.c().where() + ": pod annotation " + e.getKey() + " is " + annotations.get(e.getKey())
+                            + ", should be " + e.getValue());
+                }
+            }
+        }
+
+        /** host:port in STARLING_PARAMETER_SERVER / STARLING_LEARNER is a Service of that role, at its gRPC port. */
+        private void addresses(Pod pod, List<Pod> pods, List<Map<String, Object>> docs) {
+            Container c = pod.c();
+            for (Map.Entry<String, String> a : ADDRESS_OPTIONS.entrySet()) {
+                OptionSpec option = c.spec().findOption(a.getKey());
+                if (option == null) {
+                    continue;
+                }
+                String value = Launcher.effective(c.spec(), a.getKey(), c.env());
+                String label = Launcher.variable(option) + "=" + value;
+                String[] hp = hostPort(value);
+                // <service>, <service>.<namespace>, <service>.<namespace>.svc[.cluster.local]
+                String[] dns = hp == null ? new String[0] : hp[0].split("\\.");
+                Object namespace = dns.length > 1 ? dns[1] : at(pod.workload(), "metadata", "namespace");
+                Map<String, Object> service = dns.length == 0 ? null : docs.stream()
+                        .filter(d -> "Service".equals(d.get("kind")) && dns[0].equals(name(d))
+                                && Objects.equals(namespace, at(d, "metadata", "namespace")))
+                        .findFirst().orElse(null);
+                if (service == null) {
+                    problems.add(c.where() + ": " + label + " names no Service of this overlay (expected <service>:<port>)");
+                    continue;
+                }
+                List<Pod> behind = pods.stream().filter(p -> servicesFor(p.workload(), docs).contains(service)).toList();
+                if (behind.size() != 1 || !behind.get(0).c().role().equals(a.getValue())) {
+                    problems.add(c.where() + ": " + label + ": Service/" + name(service) + " should select the '" + a.getValue()
+                            + "' pods, selects " + behind.stream().map(p -> p.c().where()).toList());
+                    continue;
+                }
+                Pod server = behind.get(0);
+                int dialed = number(hp[1]);
+                boolean reaches = list(at(service, "spec", "ports")).stream().map(DeployManifestsTest::map)
+                        .filter(p -> number(str(p.get("port"))) == dialed)
+                        .map(p -> p.containsKey("targetPort") ? p.get("targetPort") : dialed)
+                        .anyMatch(target -> targetPort(server.container(), target) == server.c().grpcPort());
+                if (dialed != server.c().grpcPort()) {
+                    problems.add(c.where() + ": " + label + " dials port " + hp[1] + ", but " + server.c().where()
+                            + " serves gRPC on " + server.c().grpcPort());
+                } else if (!reaches) {
+                    problems.add(c.where() + ": " + label + ": Service/" + name(service) + " port " + dialed
+                            + " does not lead to the gRPC port " + server.c().grpcPort() + " of " + server.c().where());
+                }
+            }
+        }
+
+        /** One parameter server and one learner; the server's checkpoints on a persistent volume. */
+        private void singletonsAndCheckpoints(Pod pod) {
+            Container c = pod.c();
+            if (!c.role().equals("actor")) {
+                Object replicas = at(pod.workload(), "spec", "replicas");
+                if ("DaemonSet".equals(pod.workload().get("kind")) || replicas != null && number(str(replicas)) != 1) {
+                    problems.add(c.where() + ": '" + c.role() + "' must run as one replica, has " + replicas);
+                }
+            }
+            if (!c.role().equals("parameter-server")) {
+                return;
+            }
+            String dir = c.env().get("STARLING_CHECKPOINT_DIR");
+            List<String> claims = new ArrayList<>();
+            list(at(pod.workload(), "spec", "volumeClaimTemplates")).forEach(t -> claims.add(str(at(t, "metadata", "name"))));
+            list(at(pod.workload(), "spec", "template", "spec", "volumes")).stream().map(DeployManifestsTest::map)
+                    .filter(v -> v.containsKey("persistentVolumeClaim")).forEach(v -> claims.add(str(v.get("name"))));
+            boolean persistent = dir != null && list(pod.container().get("volumeMounts")).stream()
+                    .map(DeployManifestsTest::map)
+                    .anyMatch(m -> Path.of(dir).startsWith(Path.of(str(m.get("mountPath"))))
+                            && claims.contains(str(m.get("name"))));
+            if (!persistent) {
+                problems.add(c.where() + ": STARLING_CHECKPOINT_DIR (" + dir + ") should be set and mounted from a"
+                        + " PersistentVolumeClaim (e.g. /checkpoints), or a restarted parameter server starts from scratch");
+            }
+        }
+
+        /**
+         * cuda, a GPU limit and the -gpu image go together, on the learner only; the cpu overlay
+         * has none, the gpu overlay has them.
+         */
+        private void gpu(Pod pod) {
+            Container c = pod.c();
+            String device = Launcher.effective(c.spec(), "--device", c.env());
+            boolean cuda = "cuda".equals(device);
+            Object limit = at(pod.container(), "resources", "limits", GPU);
+            boolean gpuImage = str(pod.container().get("image")).endsWith("-gpu");
+            String state = "device " + device + ", limits " + GPU + " " + limit + ", image " + pod.container().get("image");
+            boolean learner = c.role().equals("learner");
+            if (overlay.equals("gpu") && learner && !(cuda && "1".equals(str(limit)) && gpuImage)) {
+                problems.add(c.where() + ": the gpu overlay should give the learner STARLING_DEVICE=cuda, limits " + GPU
+                        + ": 1 and the -gpu image; it has " + state);
+            } else if ((cuda || limit != null || gpuImage)
+                    && (!learner || overlay.equals("cpu") || !(cuda && limit != null && gpuImage))) {
+                problems.add(c.where() + ": GPU settings out of place (only the gpu overlay's learner gets STARLING_DEVICE=cuda,"
+                        + " a GPU limit and the -gpu image, all three): " + state);
+            }
+        }
+
+        /** Services in the workload's namespace whose selector matches its pod labels. */
+        private static List<Map<String, Object>> servicesFor(Map<String, Object> workload, List<Map<String, Object>> docs) {
+            Map<String, Object> labels = map(at(workload, "spec", "template", "metadata", "labels"));
+            return docs.stream().filter(d -> "Service".equals(d.get("kind")))
+                    .filter(s -> Objects.equals(at(s, "metadata", "namespace"), at(workload, "metadata", "namespace")))
+                    .filter(s -> {
+                        Map<String, Object> selector = map(at(s, "spec", "selector"));
+                        return !selector.isEmpty() && selector.entrySet().stream()
+                                .allMatch(e -> Objects.equals(str(e.getValue()), str(labels.get(e.getKey()))));
+                    }).toList();
+        }
+
+        private static int containerPort(Map<String, Object> container, String portName) {
+            return list(container.get("ports")).stream().map(DeployManifestsTest::map)
+                    .filter(p -> portName.equals(str(p.get("name")))).mapToInt(p -> number(str(p.get("containerPort"))))
+                    .findFirst().orElse(-1);
+        }
+
+        /** A number, or the containerPort with that name. */
+        private static int targetPort(Map<String, Object> container, Object port) {
+            int n = number(str(port));
+            return n > 0 ? n : containerPort(container, str(port));
+        }
+    }
+
+    /**
+     * A container's STARLING_* environment as Kubernetes builds it: envFrom ConfigMaps, then env
+     * over them. A value from elsewhere (valueFrom) is null: its name is checked, not its value.
+     */
+    static Map<String, String> env(List<Map<String, Object>> docs, Map<String, Object> container, String where,
+            List<String> problems) {
+        Map<String, String> env = new TreeMap<>();
+        for (Object o : list(container.get("envFrom"))) {
+            Map<String, Object> from = map(o);
+            String prefix = from.containsKey("prefix") ? str(from.get("prefix")) : "";
+            String ref = str(at(from, "configMapRef", "name"));
+            Map<String, Object> cm = docs.stream()
+                    .filter(d -> "ConfigMap".equals(d.get("kind")) && Objects.equals(ref, name(d)))
+                    .findFirst().orElse(null);
+            if (cm == null) {
+                problems.add(where + ": envFrom " + from + " is not a ConfigMap of this overlay, so its settings cannot be"
+                        + " checked (a missing ConfigMap also stops the pod from starting)");
+                continue;
+            }
+            map(cm.get("data")).forEach((k, v) -> env.put(prefix + k, str(v)));
+        }
+        for (Object o : list(container.get("env"))) {
+            Map<String, Object> e = map(o);
+            env.put(str(e.get("name")), e.containsKey("value") ? str(e.get("value")) : null);
+        }
+        env.keySet().removeIf(k -> !k.startsWith("STARLING_"));
+        return env;
+    }
+
+    // ---------------------------------------------------------------- fixtures and mutations
+
+    private static final String COMPOSE_FIXTURE = """
+            services:
+              parameter-server:
+                image: starling:latest
+                command: ["parameter-server"]
+                environment:
+                  STARLING_CHECKPOINT_DIR: /checkpoints
+                  STARLING_METRICS_PORT: "9400"
+                volumes: ["checkpoints:/checkpoints"]
+              learner:
+                image: ${STARLING_IMAGE:-starling:latest}
+                command: ["learner"]
+                environment:
+                  - STARLING_PARAMETER_SERVER=parameter-server:7070
+                  - STARLING_METRICS_PORT=9400
+              actor:
+                image: starling:latest
+                command: ["actor"]
+                environment:
+                  STARLING_LEARNER: learner:7071
+                  STARLING_PARAMETER_SERVER: parameter-server:7070
+                  STARLING_NUM_ENVS: ${STARLING_NUM_ENVS:-32}
+                  STARLING_METRICS_PORT: "9400"
+              prometheus:
+                image: prom/prometheus
+                volumes: ["./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro"]
+            volumes:
+              checkpoints: {}
+            """;
+
+    private static final String PROMETHEUS_FIXTURE = """
+            scrape_configs:
+              - job_name: starling
+                static_configs:
+                  - targets: ["parameter-server:9400", "learner:9400"]
+              - job_name: starling-actors
+                dns_sd_configs:
+                  - names: [actor]
+                    type: A
+                    port: 9400
+            """;
+
+    private static List<String> checkComposeFixture(Consumer<Map<String, Object>> breakCompose,
+            Consumer<Map<String, Object>> breakPrometheus) {
+        Map<String, Object> compose = map(new Yaml().load(COMPOSE_FIXTURE));
+        Map<String, Object> prometheus = map(new Yaml().load(PROMETHEUS_FIXTURE));
+        breakCompose.accept(compose);
+        breakPrometheus.accept(prometheus);
+        return new ComposeCheck(ROOT, PROMETHEUS).check(compose, prometheus);
+    }
+
+    /** The fixture with one variable of one service set (or removed, if value is null), checked. */
+    private static List<String> composeWith(String service, String variable, String value) {
+        return checkComposeFixture(c -> {
+            Map<String, Object> env = environmentOf(c, service);
+            if (value == null) {
+                env.remove(variable);
+            } else {
+                env.put(variable, value);
+            }
+        }, p -> { });
+    }
+
+    /** The environment map of a fixture service (written as a map or as a KEY=VALUE list), as a mutable map. */
+    private static Map<String, Object> environmentOf(Map<String, Object> compose, String name) {
+        Map<String, Object> service = map(map(compose.get("services")).get(name));
+        if (service.get("environment") instanceof List<?> l) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            l.forEach(item -> m.put(str(item).split("=", 2)[0], str(item).split("=", 2)[1]));
+            service.put("environment", m);
+        }
+        return map(service.get("environment"));
+    }
+
+    private static Map<String, Object> dnsSd(Map<String, Object> prometheus) {
+        return list(prometheus.get("scrape_configs")).stream().flatMap(j -> list(map(j).get("dns_sd_configs")).stream())
+                .map(DeployManifestsTest::map).findFirst().orElseThrow();
+    }
+
+    private static List<Object> staticTargets(Map<String, Object> prometheus) {
+        return list(prometheus.get("scrape_configs")).stream().flatMap(j -> list(map(j).get("static_configs")).stream())
+                .map(sc -> list(map(sc).get("targets"))).findFirst().orElseThrow();
+    }
+
+    private static List<String> checkCpuOverlay(String rendered, Consumer<List<Map<String, Object>>> breakIt) {
+        List<Map<String, Object>> docs = loadAll(rendered);
+        breakIt.accept(docs);
+        return new KubernetesCheck("cpu").check(docs);
+    }
+
+    /** The workload whose Starling container runs this role. */
+    private static Map<String, Object> workload(List<Map<String, Object>> docs, String role) {
+        return docs.stream().filter(d -> list(at(d, "spec", "template", "spec", "containers")).stream()
+                .anyMatch(c -> List.of(role).equals(map(c).get("args")))).findFirst()
+                .orElseThrow(() -> new AssertionError("no workload runs '" + role + "'"));
+    }
+
+    private static Map<String, Object> container(List<Map<String, Object>> docs, String role) {
+        return list(at(workload(docs, role), "spec", "template", "spec", "containers")).stream().map(DeployManifestsTest::map)
+                .filter(c -> List.of(role).equals(c.get("args"))).findFirst().orElseThrow();
+    }
+
+    /** The first ConfigMap the role's container loads with envFrom. */
+    private static Map<String, Object> configMapOf(List<Map<String, Object>> docs, String role) {
+        String ref = str(at(list(container(docs, role).get("envFrom")).get(0), "configMapRef", "name"));
+        return docs.stream().filter(d -> "ConfigMap".equals(d.get("kind")) && ref.equals(name(d))).findFirst().orElseThrow();
+    }
+
+    private static Map<String, Object> servicePort(List<Map<String, Object>> docs, String service, String portName) {
+        return docs.stream().filter(d -> "Service".equals(d.get("kind")) && service.equals(name(d)))
+                .flatMap(s -> list(at(s, "spec", "ports")).stream()).map(DeployManifestsTest::map)
+                .filter(p -> portName.equals(p.get("name"))).findFirst().orElseThrow();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void setEnv(Map<String, Object> container, String name, String value) {
+        List<Object> env = (List<Object>) container.computeIfAbsent("env", k -> new ArrayList<>());
+        env.removeIf(e -> name.equals(map(e).get("name")));
+        env.add(new LinkedHashMap<>(Map.of("name", name, "value", value)));
+    }
+
+    private static void expectProblem(String mention, List<String> problems) {
+        assertTrue(problems.stream().anyMatch(p -> p.contains(mention)),
+                "the broken file should have been flagged with a problem mentioning '" + mention + "'; problems: " + problems);
+    }
+
+    private static void assertNoProblems(String what, List<String> problems) {
+        if (!problems.isEmpty()) {
+            fail(what + " does not match the launcher (" + problems.size() + " problem" + (problems.size() == 1 ? "" : "s")
+                    + "):\n  - " + String.join("\n  - ", problems));
+        }
+    }
+
+    // ---------------------------------------------------------------- kubectl, files, YAML
+
+    private static List<Path> overlays() throws IOException {
+        assertTrue(Files.isDirectory(OVERLAYS), OVERLAYS + " is missing");
+        try (Stream<Path> dirs = Files.list(OVERLAYS)) {
+            return dirs.filter(d -> Files.isRegularFile(d.resolve("kustomization.yaml"))).sorted().toList();
+        }
+    }
+
+    /** {@code kubectl kustomize dir}; fails (does not skip) when kubectl is missing. */
+    private static String render(Path dir) {
+        return RENDERED.computeIfAbsent(dir, d -> {
+            String kubectl = Objects.requireNonNullElse(System.getenv("KUBECTL"), "kubectl");
+            try {
+                Path out = Files.createTempFile("kustomize", ".yaml");
+                Path err = Files.createTempFile("kustomize", ".err");
+                try {
+                    Process p;
+                    try {
+                        p = new ProcessBuilder(kubectl, "kustomize", d.toString())
+                                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+                    } catch (IOException e) {
+                        throw new AssertionError("kubectl is needed to render " + ROOT.relativize(d)
+                                + " (`kubectl kustomize`; no cluster is used) and could not be started: " + e.getMessage()
+                                + ". Install kubectl, or set KUBECTL to its path.", e);
+                    }
+                    if (!p.waitFor(KUBECTL_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                        p.destroyForcibly();
+                        throw new AssertionError("kubectl kustomize " + d + " did not finish in "
+                                + KUBECTL_TIMEOUT_SECONDS + " s");
+                    }
+                    if (p.exitValue() != 0) {
+                        throw new AssertionError("kubectl kustomize " + ROOT.relativize(d) + " failed (exit "
+                                + p.exitValue() + "): " + Files.readString(err, StandardCharsets.UTF_8));
+                    }
+                    return Files.readString(out, StandardCharsets.UTF_8);
+                } finally {
+                    Files.deleteIfExists(out);
+                    Files.deleteIfExists(err);
+                }
+            } catch (IOException e) {
+                throw new AssertionError("rendering " + d + ": " + e, e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted rendering " + d, e);
+            }
+        });
+    }
+
+    private static List<Map<String, Object>> loadAll(String yaml) {
+        List<Map<String, Object>> docs = new ArrayList<>();
+        for (Object doc : new Yaml().loadAll(yaml)) {
+            if (doc != null) {
+                docs.add(map(doc));
+            }
+        }
+        return docs;
+    }
+
+    private static Path repositoryRoot() {
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isRegularFile(p.resolve("cli/pom.xml")) && Files.isRegularFile(p.resolve("pom.xml"))) {
+                return p;
+            }
+        }
+        throw new IllegalStateException("no repository root above " + Path.of("").toAbsolutePath());
+    }
+
+    private static boolean isStarlingImage(String image) {
+        if (image == null) {
+            return false;
+        }
+        String name = image.split("@")[0];
+        name = name.substring(name.lastIndexOf('/') + 1);
+        return name.split(":")[0].equals("starling");
+    }
+
+    /** {host, port} of "host:port" (a "dns:///" prefix allowed), or null. */
+    private static String[] hostPort(String address) {
+        if (address == null) {
+            return null;
+        }
+        String a = address.startsWith("dns:///") ? address.substring("dns:///".length()) : address;
+        int colon = a.lastIndexOf(':');
+        if (colon <= 0 || number(a.substring(colon + 1)) <= 0) {
+            return null;
+        }
+        return new String[] {a.substring(0, colon), a.substring(colon + 1)};
+    }
+
+    private static String name(Map<String, Object> doc) {
+        return str(at(doc, "metadata", "name"));
+    }
+
+    private static int number(String s) {
+        try {
+            return s == null ? -1 : Integer.parseInt(s.trim());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private static Object at(Object root, String... path) {
+        Object o = root;
+        for (String key : path) {
+            if (!(o instanceof Map<?, ?> m)) {
+                return null;
+            }
+            o = m.get(key);
+        }
+        return o;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> map(Object o) {
+        return o instanceof Map<?, ?> ? (Map<String, Object>) o : new LinkedHashMap<>();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Object> list(Object o) {
+        return o instanceof List<?> ? (List<Object>) o : List.of();
+    }
+
+    private static String str(Object o) {
+        return o == null ? null : String.valueOf(o);
+    }
+}
