@@ -123,6 +123,56 @@ class DeployManifestsTest {
     }
 
     /** The checks are not tautologies: a consistent compose file passes, each breakage is named. */
+    /**
+     * Grafana in compose gets the provisioning and dashboards folders where the provisioning
+     * files say, the home dashboard exists, and every panel and query uses the provisioned
+     * datasource's uid (a mismatch shows "datasource not found" on every panel).
+     */
+    @Test
+    void grafanaIsProvisionedWithTheStarlingDashboard() throws IOException {
+        Map<String, Object> grafana = map(at(map(new Yaml().load(Files.readString(COMPOSE))), "services", "grafana"));
+        Map<String, String> mounts = new TreeMap<>();
+        for (Object v : list(grafana.get("volumes"))) {
+            String[] parts = str(v).split(":");
+            mounts.put(parts[1], parts[0]);
+        }
+        assertEquals("./deploy/grafana/provisioning", mounts.get("/etc/grafana/provisioning"), "provisioning mount");
+        Path provider = ROOT.resolve("deploy/grafana/provisioning/dashboards/starling.yml");
+        String dashboardsDir = str(at(list(map(new Yaml().load(Files.readString(provider))).get("providers")).get(0),
+                "options", "path"));
+        assertEquals("./deploy/grafana/dashboards", mounts.get(dashboardsDir), "dashboards mount at " + dashboardsDir);
+        String home = str(at(grafana, "environment", "GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"));
+        assertTrue(home != null && home.startsWith(dashboardsDir + "/"), "home dashboard " + home);
+        Path dashboard = ROOT.resolve("deploy/grafana/dashboards").resolve(home.substring(dashboardsDir.length() + 1));
+        assertTrue(Files.isRegularFile(dashboard), "home dashboard file " + dashboard);
+
+        Path datasources = ROOT.resolve("deploy/grafana/provisioning/datasources/prometheus.yml");
+        Map<String, Object> source = map(list(map(new Yaml().load(Files.readString(datasources))).get("datasources")).get(0));
+        assertEquals("http://prometheus:9090", source.get("url"), "datasource url (the compose service)");
+        String uid = str(source.get("uid"));
+        // The dashboard is JSON, which YAML reads too.
+        List<String> wrong = new ArrayList<>();
+        int queries = 0;
+        for (Object panel : list(map(new Yaml().load(Files.readString(dashboard))).get("panels"))) {
+            if ("row".equals(at(panel, "type"))) {
+                continue;
+            }
+            String title = str(at(panel, "title"));
+            if (!uid.equals(str(at(panel, "datasource", "uid")))) {
+                wrong.add(title);
+            }
+            for (Object target : list(at(panel, "targets"))) {
+                queries++;
+                Object ds = at(target, "datasource", "uid");
+                if (ds != null && !uid.equals(str(ds))) {
+                    wrong.add(title + " / " + at(target, "expr"));
+                }
+            }
+        }
+        assertTrue(queries >= 9, "the dashboard has " + queries + " queries");
+        assertTrue(wrong.isEmpty(), "panels not on datasource " + uid + ": " + wrong);
+    }
+
     @Test
     void checkerFlagsBrokenComposeFiles() {
         assertNoProblems("the good compose fixture", checkComposeFixture(c -> { }, p -> { }));
