@@ -44,6 +44,12 @@ import dev.starling.common.wire.ChunkLimits;
  * @param chunkLimits bounds on what an actor may send
  * @param startupTimeout how long {@link Learner#start()} keeps retrying an unavailable parameter
  *     server before it gives up
+ * @param training {@code true} (the default): the trainer runs an update on every batch and
+ *     publishes. {@code false} is for measuring ingest alone ({@code starling bench}, learner
+ *     ingest capacity): chunks are still validated, queued, acked and counted exactly as in
+ *     training (status frames, {@code starling_learner_samples_total} as the trainer takes them
+ *     from the queue), but the trainer drops each batch it takes: no update, no publish, the
+ *     weights and the parameter server's version never change
  */
 public record LearnerConfig(
         int port,
@@ -64,7 +70,8 @@ public record LearnerConfig(
         String device,
         int maxMessageBytes,
         ChunkLimits chunkLimits,
-        Duration startupTimeout) {
+        Duration startupTimeout,
+        boolean training) {
 
     public static final int DEFAULT_ENCODER_SIZE = 64;
     public static final int DEFAULT_LSTM_SIZE = 128;
@@ -149,10 +156,10 @@ public record LearnerConfig(
 
     /**
      * The defaults for {@code env}, training against the parameter server at
-     * {@code parameterServer}: encoder 64, LSTM 128, T = 32, 2 chunks per update, a queue of 8,
+     * {@code parameterServer}: encoder 64, LSTM 128, T = 32, 2 chunks per update, a queue of 2,
      * maximum policy lag 20, publish after every update with the optimizer state at most every
-     * 5 s, Adam at 1e-3, the default loss with the environment's reward scale, seed 1, CPU,
-     * 64 MiB messages, default chunk limits, 60 s to reach the parameter server.
+     * 5 s, RMSProp at 1e-3, the default loss with the environment's reward scale, seed 1, CPU,
+     * 64 MiB messages, default chunk limits, 60 s to reach the parameter server, training on.
      */
     public static LearnerConfig defaults(String env, String parameterServer) {
         EnvInfo info = Environments.info(Objects.requireNonNull(env, "env"));
@@ -160,7 +167,7 @@ public record LearnerConfig(
                 DEFAULT_BATCH_CHUNKS, DEFAULT_QUEUE_CHUNKS, DEFAULT_MAX_POLICY_LAG, DEFAULT_PUBLISH_EVERY,
                 DEFAULT_OPTIMIZER_STATE_EVERY_SECONDS, DEFAULT_OPTIMIZER, DEFAULT_LEARNING_RATE,
                 LossConfig.defaults().withRewardScale(info.rewardScale()), 1L, "cpu",
-                Channels.DEFAULT_MAX_MESSAGE_BYTES, ChunkLimits.defaults(), DEFAULT_STARTUP_TIMEOUT);
+                Channels.DEFAULT_MAX_MESSAGE_BYTES, ChunkLimits.defaults(), DEFAULT_STARTUP_TIMEOUT, true);
     }
 
     /** The model these settings train. */
@@ -172,87 +179,97 @@ public record LearnerConfig(
     public LearnerConfig withPort(int p) {
         return new LearnerConfig(p, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
-                maxMessageBytes, chunkLimits, startupTimeout);
+                maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     public LearnerConfig withParameterServer(String target) {
         return new LearnerConfig(port, target, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
-                maxMessageBytes, chunkLimits, startupTimeout);
+                maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     public LearnerConfig withModel(int encoder, int lstm) {
         return new LearnerConfig(port, parameterServer, env, encoder, lstm, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
-                maxMessageBytes, chunkLimits, startupTimeout);
+                maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     public LearnerConfig withUnroll(int t) {
         return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, t, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
-                maxMessageBytes, chunkLimits, startupTimeout);
+                maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     /** Chunks per update and queue capacity. */
     public LearnerConfig withBatching(int batch, int queue) {
         return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batch, queue,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
-                maxMessageBytes, chunkLimits, startupTimeout);
+                maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     public LearnerConfig withMaxPolicyLag(long lag) {
         return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
                 lag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
-                maxMessageBytes, chunkLimits, startupTimeout);
+                maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     /** Updates per publish and the optimizer-state interval. */
     public LearnerConfig withPublishing(int every, long optimizerStateSeconds) {
         return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
                 maxPolicyLag, every, optimizerStateSeconds, optimizer, learningRate, loss, seed, device,
-                maxMessageBytes, chunkLimits, startupTimeout);
+                maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     public LearnerConfig withOptimizer(String name, double lr) {
         return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, name, lr, loss, seed, device,
-                maxMessageBytes, chunkLimits, startupTimeout);
+                maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     public LearnerConfig withLoss(LossConfig l) {
         return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, l, seed, device,
-                maxMessageBytes, chunkLimits, startupTimeout);
+                maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     public LearnerConfig withSeed(long s) {
         return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, s, device,
-                maxMessageBytes, chunkLimits, startupTimeout);
+                maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     public LearnerConfig withDevice(String d) {
         return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, d,
-                maxMessageBytes, chunkLimits, startupTimeout);
+                maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     public LearnerConfig withMaxMessageBytes(int bytes) {
         return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
-                bytes, chunkLimits, startupTimeout);
+                bytes, chunkLimits, startupTimeout, training);
     }
 
     public LearnerConfig withChunkLimits(ChunkLimits limits) {
         return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
-                maxMessageBytes, limits, startupTimeout);
+                maxMessageBytes, limits, startupTimeout, training);
     }
 
     public LearnerConfig withStartupTimeout(Duration timeout) {
         return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
-                maxMessageBytes, chunkLimits, timeout);
+                maxMessageBytes, chunkLimits, timeout, training);
+    }
+
+    /**
+     * Training on (the default) or off: off, the learner ingests as usual but drops what it would
+     * train on (see the {@code training} parameter of the class comment).
+     */
+    public LearnerConfig withTraining(boolean on) {
+        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+                maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
+                maxMessageBytes, chunkLimits, startupTimeout, on);
     }
 
     private static void requireWidth(String name, int value) {

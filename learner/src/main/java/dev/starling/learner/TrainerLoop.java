@@ -25,6 +25,10 @@ import io.micrometer.core.instrument.Timer;
  * {@link Publisher} (with the optimizer state when {@code optimizerStateEverySeconds} passed
  * since the server last acknowledged one).
  *
+ * <p>With {@link LearnerConfig#training()} off the loop still takes every batch from the queue
+ * (so the streams see the same room and flow control), counts its steps as samples, and drops
+ * it: no update, no publish, the model and optimizer are never touched.
+ *
  * <p>The model, optimizer and train step are used only by this thread while it runs (the
  * {@link Learner} touches them before {@link #run()} starts and after the thread ended).
  * {@link #stop()} and {@link #hold(boolean)} may be called from any thread.
@@ -119,7 +123,13 @@ final class TrainerLoop implements Runnable {
 
     @Override
     public void run() {
-        LOG.log(Level.INFO, "trainer started: {0} chunk(s) of T={1} per update", config.batchChunks(), config.unroll());
+        if (config.training()) {
+            LOG.log(Level.INFO, "trainer started: {0} chunk(s) of T={1} per update", config.batchChunks(),
+                    config.unroll());
+        } else {
+            LOG.log(Level.WARNING, "training is OFF: batches of {0} chunk(s) are taken from the queue and dropped;"
+                    + " the weights never change", config.batchChunks());
+        }
         while (running) {
             if (held) {
                 if (!sleepQuietly(5)) {
@@ -138,7 +148,11 @@ final class TrainerLoop implements Runnable {
                 continue;
             }
             roomFreed.run();
-            train(batch);
+            if (config.training()) {
+                train(batch);
+            } else {
+                discard(batch);
+            }
         }
         LOG.log(Level.INFO, "trainer stopped after {0} updates", stats.updates());
     }
@@ -205,6 +219,15 @@ final class TrainerLoop implements Runnable {
         if (applied % GC_EVERY_UPDATES == 0) {
             System.gc();
         }
+    }
+
+    /** Training off: the steps count as taken from the queue, the chunks are dropped. */
+    private void discard(List<QueuedChunk> batch) {
+        long frames = 0;
+        for (QueuedChunk c : batch) {
+            frames += c.frames();
+        }
+        samples.increment(frames);
     }
 
     /** One chunk is trained as it is; several are copied side by side into one batch. */

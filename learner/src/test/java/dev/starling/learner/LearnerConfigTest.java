@@ -1,6 +1,7 @@
 package dev.starling.learner;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -36,6 +37,17 @@ class LearnerConfigTest {
         assertEquals(64 << 20, D.maxMessageBytes());
         assertEquals(Duration.ofSeconds(60), D.startupTimeout());
         assertEquals(2, D.modelConfig().observationSize());
+        assertTrue(D.training(), "training is on unless switched off");
+    }
+
+    @Test
+    void theTrainingSwitchSurvivesTheOtherWithers() {
+        LearnerConfig off = D.withTraining(false);
+        assertFalse(off.training());
+        assertEquals(D.withTraining(true), D);
+        assertFalse(off.withPort(5).withUnroll(8).withBatching(1, 4).withStartupTimeout(Duration.ofSeconds(3))
+                .training(), "other withers keep the switch");
+        assertTrue(off.toString().contains("training=false"), off.toString());
     }
 
     static Stream<Arguments> invalid() {
@@ -43,8 +55,6 @@ class LearnerConfigTest {
                 Arguments.of("port", (Supplier<LearnerConfig>) () -> D.withPort(70000)),
                 Arguments.of("parameterServer", (Supplier<LearnerConfig>) () -> LearnerConfig.defaults("cartpole", " ")),
                 Arguments.of("parameterServer", (Supplier<LearnerConfig>) () -> D.withParameterServer(null)),
-                Arguments.of("env", (Supplier<LearnerConfig>) () -> new LearnerConfig(0, "x:1", "pong", 64, 128, 32, 2,
-                        8, 20, 1, 5, "adam", 1e-3, D.loss(), 1, "cpu", 1 << 20, D.chunkLimits(), D.startupTimeout())),
                 Arguments.of("lstmSize", (Supplier<LearnerConfig>) () -> D.withModel(64, 0)),
                 Arguments.of("encoderSize", (Supplier<LearnerConfig>) () -> D.withModel(-1, 8)),
                 Arguments.of("unroll", (Supplier<LearnerConfig>) () -> D.withUnroll(0)),
@@ -69,6 +79,13 @@ class LearnerConfigTest {
     void invalidValuesFailNamingTheField(String field, Supplier<LearnerConfig> build) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, build::get);
         assertTrue(e.getMessage().startsWith(field), e.getMessage());
+    }
+
+    @Test
+    void unknownEnvironmentIsNamed() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> LearnerConfig.defaults("pong", "x:1"));
+        assertTrue(e.getMessage().contains("unknown environment 'pong'"), e.getMessage());
     }
 
     @Test

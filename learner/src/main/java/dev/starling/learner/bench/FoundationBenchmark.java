@@ -2,13 +2,16 @@ package dev.starling.learner.bench;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.SplittableRandom;
 
 import dev.starling.common.env.Environments;
 import dev.starling.common.env.VectorEnv;
 import dev.starling.common.model.ActorCritic;
 import dev.starling.common.model.ModelConfig;
+import dev.starling.common.model.ModelSpecs;
 import dev.starling.common.model.PolicyInference;
 import dev.starling.common.model.Torch;
 import dev.starling.common.rl.ForwardPath;
@@ -16,60 +19,183 @@ import dev.starling.common.rl.LossConfig;
 import dev.starling.common.rl.Optimizer;
 import dev.starling.common.rl.Rollout;
 import dev.starling.common.rl.TrainStep;
+import dev.starling.common.rollout.EpisodeBuffer;
 import dev.starling.common.rollout.ReturnTracker;
 import dev.starling.common.rollout.RolloutCollector;
+import dev.starling.common.wire.ChunkCodec;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 /**
- * Learner update cost (fast split-at-done path vs the reference step loop) and actor
- * collection speed, measured side by side in one process on one libtorch thread. Batches are
- * real masked-CartPole rollouts from an untrained policy (short episodes: many dones, the hard
- * case for the split path). Reports, asserts nothing.
+ * Learner update cost (fast split-at-done path vs the reference step loop, with peak memory and
+ * the achieved GFLOP/s against libtorch's own matrix multiply) and actor speed (env steps/s and
+ * where the time goes), measured side by side in one process on one libtorch thread. Batches
+ * are real masked-CartPole rollouts from an untrained policy (short episodes: many dones, the
+ * hard case for the split path). Reports; asserts nothing.
+ *
+ * <p>Runs on the calling thread and owns every native object it creates (each closed before
+ * the method that made it returns). Not for concurrent use: libtorch's thread count is global.
  */
 public final class FoundationBenchmark {
 
-    /** One measured line. */
-    public record Line(String name, double msPerCall, double perSecond, String unit) {
+    static final String LEARNER = "1 learner update";
+    static final String ACTOR = "2 actor inference";
+
+    /** The design target of the split-at-done path, stated at T=32, B=64, LSTM 128. */
+    static final double SPEED_UP_TARGET = 2.5;
+    static final int TARGET_UNROLL = 32;
+    static final int TARGET_ROWS = 64;
+    static final int TARGET_HIDDEN = 128;
+
+    /**
+     * How the name of the fast update at the design configuration (T=32, B=64, LSTM 128) begins;
+     * its value is the learner's samples/s fed from memory.
+     */
+    public static final String CLUSTER_SHAPED_UPDATE = "learner update fast T=" + TARGET_UNROLL + " B=" + TARGET_ROWS
+            + " LSTM " + TARGET_HIDDEN;
+
+    /** The LSTM-shaped product of the GFLOP/s comparison: B x (E + H) times (E + H) x 4H. */
+    static final int[] LSTM_SHAPED_MM = {64, 192, 512};
+
+    private static final String ENV = "masked-cartpole";
+    private static final int ENCODER = 64;
+    private static final double MIB = 1024.0 * 1024.0;
+    /** Small matrix products are timed in batches of at least this long, so timer cost vanishes. */
+    private static final long MIN_MM_SAMPLE_NANOS = 2_000_000L;
+
+    /**
+     * How long and how large each measurement is.
+     *
+     * @param rows B, sequences per learner batch
+     * @param unrolls the T of each learner configuration; the first is the GFLOP/s reference
+     * @param hiddens the LSTM sizes of each learner configuration; the first is the reference
+     * @param warmupPairs untimed fast/loop pairs before the timed ones
+     * @param timedPairs timed fast/loop pairs (medians over these)
+     * @param memoryUpdates updates in each of the fast-only and loop-only memory phases
+     * @param mmCube n of the n x n x n matrix product
+     * @param mmSamples timed samples of each matrix product (median over these)
+     * @param actorEnvs the K values of the actor measurement
+     * @param actorHidden the actor's LSTM size
+     * @param actorUnroll T of an actor chunk
+     * @param actorWarmupChunks untimed chunks of each actor path before the timed ones
+     * @param actorNanos time budget of the timed actor chunks, per K
+     */
+    record Settings(int rows, int[] unrolls, int[] hiddens, int warmupPairs, int timedPairs, int memoryUpdates,
+            int mmCube, int mmSamples, int[] actorEnvs, int actorHidden, int actorUnroll, int actorWarmupChunks,
+            long actorNanos) {
+
+        static final Settings QUICK = new Settings(64, new int[] {32, 80}, new int[] {128, 256}, 2, 9, 3, 2048, 5,
+                new int[] {1, 16, 64, 256}, 128, 32, 10, 2_000_000_000L);
+        static final Settings FULL = new Settings(64, new int[] {32, 80}, new int[] {128, 256}, 5, 31, 6, 2048, 9,
+                new int[] {1, 16, 64, 256}, 128, 32, 30, 6_000_000_000L);
     }
 
     private FoundationBenchmark() {
     }
 
-    /** Runs everything; {@code quick} shortens each measurement. */
-    public static List<Line> run(boolean quick, PrintStream log) {
-        List<Line> lines = new ArrayList<>();
-        int hidden = 128;
-        for (int unroll : new int[] {32, 80}) {
-            Line[] pair = learnerUpdates(unroll, 64, hidden, quick);
-            lines.add(pair[0]);
-            lines.add(pair[1]);
-            lines.add(new Line(String.format(Locale.ROOT, "fast/loop speed-up T=%d", unroll),
-                    Double.NaN, pair[1].msPerCall() / pair[0].msPerCall(), "x"));
-            for (int i = lines.size() - 3; i < lines.size(); i++) {
-                log.println(format(lines.get(i)));
+    /** Runs everything; {@code quick} shortens each measurement (well under 90 s on 2 cores). */
+    public static List<BenchLine> run(boolean quick, PrintStream log) {
+        return run(quick ? Settings.QUICK : Settings.FULL, log);
+    }
+
+    static List<BenchLine> run(Settings s, PrintStream log) {
+        Torch.init();
+        List<BenchLine> lines = new ArrayList<>();
+        UpdateResult reference = null;
+        for (int unroll : s.unrolls()) {
+            for (int hidden : s.hiddens()) {
+                UpdateResult r = learnerUpdates(unroll, s.rows(), hidden, s);
+                if (reference == null) {
+                    reference = r;
+                }
+                if (r.skipped() > 0) {
+                    log.println("warning: " + r.skipped() + " updates of T=" + unroll + " LSTM " + hidden
+                            + " were skipped (non-finite loss); their times are not representative");
+                }
+                emit(lines, r.lines(), log);
+                // The Java-side wrappers of the scopes' tensors are garbage now.
+                System.gc();
             }
         }
-        for (int k : new int[] {1, 16, 64}) {
-            Line l = actorSteps(k, hidden, quick);
-            lines.add(l);
-            log.println(format(l));
+        MatmulResult cube = matmul(s.mmCube(), s.mmCube(), s.mmCube(), s.mmSamples());
+        MatmulResult lstmShaped = matmul(LSTM_SHAPED_MM[0], LSTM_SHAPED_MM[1], LSTM_SHAPED_MM[2], s.mmSamples());
+        emit(lines, gflopLines(reference, cube, lstmShaped), log);
+        for (int k : s.actorEnvs()) {
+            ActorResult a = actorChunks(k, s.actorHidden(), s.actorUnroll(), s.actorWarmupChunks(), s.actorNanos());
+            emit(lines, a.lines(), log);
+            System.gc();
         }
         return lines;
     }
 
-    public static String format(Line l) {
-        if (Double.isNaN(l.msPerCall())) {
-            return String.format(Locale.ROOT, "%-52s %12s %14.2f %s", l.name(), "", l.perSecond(), l.unit());
+    private static void emit(List<BenchLine> lines, List<BenchLine> add, PrintStream log) {
+        for (BenchLine l : add) {
+            lines.add(l);
+            log.println(l.format());
         }
-        return String.format(Locale.ROOT, "%-52s %9.3f ms %14.0f %s", l.name(), l.msPerCall(), l.perSecond(), l.unit());
+    }
+
+    // ---------------------------------------------------------------- learner update
+
+    /**
+     * One learner configuration.
+     *
+     * @param dones episode ends in the batch (each one splits a sequence for the fast path)
+     * @param fastMs median update time of the fast path
+     * @param loopMs median update time of the loop, measured alternately with the fast path
+     * @param fastPeakMiB peak RSS growth over fast-only updates
+     * @param loopPeakMiB peak RSS growth over loop-only updates
+     * @param skipped updates skipped by the non-finite guard (should be 0)
+     */
+    record UpdateResult(int unroll, int rows, int hidden, int dones, double fastMs, double loopMs, double fastPeakMiB,
+            double loopPeakMiB, long skipped) {
+
+        double speedUp() {
+            return loopMs / fastMs;
+        }
+
+        /** Fast, loop, speed-up (with the design target on the design configuration only), memory. */
+        List<BenchLine> lines() {
+            String config = String.format(Locale.ROOT, "T=%d B=%d LSTM %d", unroll, rows, hidden);
+            BenchLine ratio = BenchLine.of(LEARNER, String.format(Locale.ROOT, "fast/loop speed-up T=%d LSTM %d",
+                    unroll, hidden), Double.NaN, speedUp(), "x");
+            if (unroll == TARGET_UNROLL && rows == TARGET_ROWS && hidden == TARGET_HIDDEN) {
+                ratio = ratio.atLeast(SPEED_UP_TARGET);
+            }
+            return List.of(
+                    updateLine("fast", config, fastMs),
+                    updateLine("loop", config, loopMs),
+                    ratio,
+                    BenchLine.of(LEARNER, "peak RSS growth, fast-only updates " + config, Double.NaN, fastPeakMiB, "MiB"),
+                    BenchLine.of(LEARNER, "peak RSS growth, loop-only updates " + config, Double.NaN, loopPeakMiB, "MiB"));
+        }
+
+        private BenchLine updateLine(String path, String config, double ms) {
+            String name = String.format(Locale.ROOT, "learner update %s %s (%d dones)", path, config, dones);
+            return BenchLine.of(LEARNER, name, ms, unroll * rows / (ms / 1000), "samples/s");
+        }
     }
 
     /**
-     * Median update time of the fast path and of the loop, measured alternately update by
-     * update on the same batch so that machine noise hits both alike.
+     * One configuration on one real batch: first a fast and a loop update (first-call set-up),
+     * then the memory phases, then the timed phase.
+     *
+     * <p>Memory: a fast-only phase, then a loop-only phase, of {@code memoryUpdates} updates
+     * each. Before each phase {@code malloc_trim} hands freed heap pages back to the system, then
+     * the process RSS ({@link Pointer#physicalBytes()}) is read as the baseline and again after
+     * every update; the figure is the highest reading minus the baseline. It counts what stays
+     * resident after an update (the native heap grown to fit the update's tensors, and any Java
+     * heap growth), not tensors freed within the update and unmapped at once, so it is a lower
+     * bound of the true peak. Models and batch exist before the baseline and are not counted.
+     *
+     * <p>Time: fast and loop alternate update by update on the same batch so that machine noise
+     * hits both alike; the medians are reported.
      */
-    static Line[] learnerUpdates(int unroll, int rows, int hidden, boolean quick) {
-        ModelConfig config = new ModelConfig(2, 2, 64, hidden);
-        VectorEnv env = Environments.create("masked-cartpole", rows, 1);
+    static UpdateResult learnerUpdates(int unroll, int rows, int hidden, Settings s) {
+        VectorEnv env = Environments.create(ENV, rows, 1);
+        ModelConfig config = new ModelConfig(env.observationSize(), env.numActions(), ENCODER, hidden);
         try (ActorCritic fastModel = new ActorCritic(config, 1, Torch.device("cpu"));
                 ActorCritic loopModel = new ActorCritic(config, 1, Torch.device("cpu"));
                 Optimizer fastAdam = Optimizer.create("adam", fastModel.parameters(), 1e-4);
@@ -80,66 +206,332 @@ public final class FoundationBenchmark {
             LossConfig loss = LossConfig.defaults().withRewardScale(0.05);
             TrainStep fast = new TrainStep(fastModel, fastAdam, loss, ForwardPath.FAST);
             TrainStep loop = new TrainStep(loopModel, loopAdam, loss, ForwardPath.LOOP);
-            int warmup = quick ? 5 : 10;
-            int iterations = quick ? 15 : 40;
-            double[] fastMs = new double[iterations];
-            double[] loopMs = new double[iterations];
-            for (int i = 0; i < warmup + iterations; i++) {
+            fast.update(batch);
+            loop.update(batch);
+            double fastPeak = peakGrowthMiB(fast, batch, s.memoryUpdates());
+            double loopPeak = peakGrowthMiB(loop, batch, s.memoryUpdates());
+            double[] fastMs = new double[s.timedPairs()];
+            double[] loopMs = new double[s.timedPairs()];
+            for (int i = 0; i < s.warmupPairs() + s.timedPairs(); i++) {
                 long a = System.nanoTime();
                 fast.update(batch);
                 long b = System.nanoTime();
                 loop.update(batch);
                 long c = System.nanoTime();
-                if (i >= warmup) {
-                    fastMs[i - warmup] = (b - a) / 1e6;
-                    loopMs[i - warmup] = (c - b) / 1e6;
+                if (i >= s.warmupPairs()) {
+                    fastMs[i - s.warmupPairs()] = (b - a) / 1e6;
+                    loopMs[i - s.warmupPairs()] = (c - b) / 1e6;
                 }
             }
             int dones = 0;
             for (boolean d : batch.dones) {
                 dones += d ? 1 : 0;
             }
-            return new Line[] {updateLine("fast", unroll, rows, hidden, dones, median(fastMs)),
-                    updateLine("loop", unroll, rows, hidden, dones, median(loopMs))};
+            return new UpdateResult(unroll, rows, hidden, dones, median(fastMs), median(loopMs), fastPeak, loopPeak,
+                    fast.skippedUpdates() + loop.skippedUpdates());
         }
     }
 
-    private static Line updateLine(String path, int unroll, int rows, int hidden, int dones, double ms) {
-        String name = String.format(Locale.ROOT, "learner update %s T=%d B=%d LSTM %d (%d dones)", path, unroll, rows,
-                hidden, dones);
-        return new Line(name, ms, unroll * rows / (ms / 1000), "samples/s");
+    /** Highest RSS after any of {@code updates} updates, minus the RSS just before them, in MiB (>= 0). */
+    private static double peakGrowthMiB(TrainStep step, Rollout batch, int updates) {
+        Pointer.trimMemory();
+        long base = Pointer.physicalBytes();
+        long peak = base;
+        for (int i = 0; i < updates; i++) {
+            step.update(batch);
+            peak = Math.max(peak, Pointer.physicalBytes());
+        }
+        return (peak - base) / MIB;
+    }
+
+    // ---------------------------------------------------------------- GFLOP/s
+
+    /**
+     * Floating-point operations of one learner update, counted analytically (one multiply-add =
+     * 2 FLOPs). The forward pass covers (T+1)·B row-steps (x_0 .. x_T; x_T gives the bootstrap
+     * value), each costing
+     *
+     * <pre>
+     *   encoder Linear  2·obs·E
+     *   LSTM (4 gates)  2·(E + H)·4H      input and recurrent products
+     *   head Linear     2·H·(A + 1)
+     * </pre>
+     *
+     * and backward costs about twice the forward (gradients for inputs and for weights), so
+     * {@code total = 3 · (T+1) · B · (2·obs·E + 8·(E+H)·H + 2·H·(A+1))}. Not counted: biases,
+     * activations and gate arithmetic (O(H) per row-step against O(H²)), the loss, V-trace (in
+     * Java), clipping and the optimizer (O(parameters) per update), and the padding the fast path
+     * adds when it groups segments of unequal length: this is useful work, not work done.
+     */
+    static double updateFlops(ModelConfig c, int unroll, int rows) {
+        double e = c.encoderSize();
+        double h = c.lstmSize();
+        double perRowStep = 2 * c.observationSize() * e + 2 * (e + h) * 4 * h + 2 * h * (c.numActions() + 1);
+        return 3 * (unroll + 1.0) * rows * perRowStep;
+    }
+
+    /** Median time of one {@code [m x k] x [k x n]} product into a preallocated result. */
+    record MatmulResult(int m, int k, int n, double ms) {
+
+        double flops() {
+            return 2.0 * m * k * n;
+        }
+
+        double gflops() {
+            return flops() / (ms / 1000) / 1e9;
+        }
+    }
+
+    /**
+     * libtorch's own matrix-multiply rate on this machine: {@code torch.mm_out} into a
+     * preallocated result (no allocation in the timed calls), median over {@code samples}
+     * samples; a small product is repeated within a sample so that each sample lasts at least
+     * 2 ms.
+     */
+    static MatmulResult matmul(int m, int k, int n, int samples) {
+        Torch.init();
+        try (Tensor a = torch.randn(m, k); Tensor b = torch.randn(k, n); Tensor out = torch.empty(m, n)) {
+            long one = Long.MAX_VALUE;
+            for (int i = 0; i < 2; i++) {
+                try (PointerScope scope = new PointerScope()) {
+                    long start = System.nanoTime();
+                    torch.mm_out(out, a, b);
+                    one = Math.min(one, System.nanoTime() - start);
+                }
+            }
+            int reps = (int) Math.max(1, Math.min(10_000, MIN_MM_SAMPLE_NANOS / Math.max(1, one)));
+            double[] ms = new double[samples];
+            for (int i = 0; i < samples; i++) {
+                try (PointerScope scope = new PointerScope()) {
+                    long start = System.nanoTime();
+                    for (int r = 0; r < reps; r++) {
+                        torch.mm_out(out, a, b);
+                    }
+                    ms[i] = (System.nanoTime() - start) / 1e6 / reps;
+                }
+            }
+            return new MatmulResult(m, k, n, median(ms));
+        }
+    }
+
+    /** The learner's fast path in GFLOP/s, libtorch's mm in GFLOP/s, and their ratio. */
+    static List<BenchLine> gflopLines(UpdateResult reference, MatmulResult cube, MatmulResult lstmShaped) {
+        ModelConfig config = new ModelConfig(Environments.info(ENV).observationSize(),
+                Environments.info(ENV).numActions(), ENCODER, reference.hidden());
+        double learner = updateFlops(config, reference.unroll(), reference.rows()) / (reference.fastMs() / 1000) / 1e9;
+        return List.of(
+                BenchLine.of(LEARNER, String.format(Locale.ROOT, "learner fast path T=%d B=%d LSTM %d (analytic FLOPs)",
+                        reference.unroll(), reference.rows(), reference.hidden()), reference.fastMs(), learner, "GFLOP/s"),
+                mmLine(cube, ""),
+                mmLine(lstmShaped, " (LSTM-shaped)"),
+                BenchLine.of(LEARNER, "learner fast path / libtorch mm (LSTM-shaped)", Double.NaN,
+                        learner / lstmShaped.gflops(), "x"));
+    }
+
+    private static BenchLine mmLine(MatmulResult r, String note) {
+        return BenchLine.of(LEARNER, String.format(Locale.ROOT, "libtorch mm %dx%dx%d%s", r.m(), r.k(), r.n(), note),
+                r.ms(), r.gflops(), "GFLOP/s");
+    }
+
+    // ---------------------------------------------------------------- actor
+
+    /**
+     * One K of the actor measurement.
+     *
+     * @param chunkMs mean time of one chunk on the real path (collect + encode)
+     * @param stepsPerSecond env steps/s of the real path: {@code RolloutCollector.collect} then
+     *     {@code ChunkCodec.encode(...).toByteArray()}, as {@code ActorWorker} does
+     * @param envMs mean env time per chunk in the timed mirror loop
+     * @param modelMs mean model time per chunk in the timed mirror loop
+     * @param encodeMs mean encoding time per chunk in the timed mirror loop
+     * @param timedStepsPerSecond env steps/s of the timed mirror loop (should match the real path)
+     * @param chunkBytes serialized size of the last chunk
+     */
+    record ActorResult(int envs, int hidden, int unroll, double chunkMs, double stepsPerSecond, double envMs,
+            double modelMs, double encodeMs, double timedStepsPerSecond, int chunkBytes) {
+
+        double envShare() {
+            return 100 * envMs / (envMs + modelMs + encodeMs);
+        }
+
+        double modelShare() {
+            return 100 * modelMs / (envMs + modelMs + encodeMs);
+        }
+
+        double encodeShare() {
+            return 100 * encodeMs / (envMs + modelMs + encodeMs);
+        }
+
+        List<BenchLine> lines() {
+            String k = "actor K=" + envs;
+            return List.of(
+                    BenchLine.of(ACTOR, String.format(Locale.ROOT, "%s LSTM %d: collect T=%d + encode chunk (ms/chunk)",
+                            k, hidden, unroll), chunkMs, stepsPerSecond, "env steps/s"),
+                    BenchLine.of(ACTOR, k + " share: env stepping", envMs, envShare(), "%"),
+                    BenchLine.of(ACTOR, k + " share: model inference", modelMs, modelShare(), "%"),
+                    BenchLine.of(ACTOR, k + " share: chunk encoding", encodeMs, encodeShare(), "%"),
+                    BenchLine.of(ACTOR, k + " timed loop / real path, steps/s", Double.NaN,
+                            timedStepsPerSecond / stepsPerSecond, "x"));
+        }
+    }
+
+    /**
+     * The actor path at K environments: the real one ({@link RolloutCollector} then the chunk
+     * serialized as {@code ActorWorker} sends it) and a mirror of {@code RolloutCollector.collect}
+     * that times its parts, alternating chunk by chunk (and which goes first) so that noise hits
+     * both alike. Both play their own copies of the environments with their own LSTM state, on
+     * the same model.
+     */
+    static ActorResult actorChunks(int envs, int hidden, int unroll, int warmupChunks, long measureNanos) {
+        VectorEnv realEnv = Environments.create(ENV, envs, 1);
+        VectorEnv timedEnv = Environments.create(ENV, envs, 2);
+        ModelConfig config = new ModelConfig(realEnv.observationSize(), realEnv.numActions(), ENCODER, hidden);
+        try (ActorCritic model = new ActorCritic(config, 1, Torch.device("cpu"));
+                PolicyInference realPolicy = new PolicyInference(model, envs);
+                PolicyInference timedPolicy = new PolicyInference(model, envs)) {
+            long specHash = ModelSpecs.of(model).getHash();
+            RolloutCollector collector = new RolloutCollector(realEnv, realPolicy, 1);
+            TimedCollector timed = new TimedCollector(timedEnv, timedPolicy, 2, specHash);
+            Rollout realRollout = new Rollout(unroll, envs, config);
+            Rollout timedRollout = new Rollout(unroll, envs, config);
+            EpisodeBuffer realEpisodes = new EpisodeBuffer();
+            for (int i = 0; i < warmupChunks; i++) {
+                realChunk(collector, realRollout, realEpisodes, i, specHash);
+                timed.chunk(timedRollout, i);
+            }
+            timed.resetClock();
+            long realNanos = 0;
+            int chunks = 0;
+            int bytes = 0;
+            long start = System.nanoTime();
+            while (chunks == 0 || System.nanoTime() - start < measureNanos) {
+                long sequence = warmupChunks + chunks;
+                if (chunks % 2 == 0) {
+                    long a = System.nanoTime();
+                    bytes = realChunk(collector, realRollout, realEpisodes, sequence, specHash);
+                    realNanos += System.nanoTime() - a;
+                    timed.chunk(timedRollout, sequence);
+                } else {
+                    timed.chunk(timedRollout, sequence);
+                    long a = System.nanoTime();
+                    bytes = realChunk(collector, realRollout, realEpisodes, sequence, specHash);
+                    realNanos += System.nanoTime() - a;
+                }
+                chunks++;
+            }
+            double steps = (double) chunks * unroll * envs;
+            double timedNanos = timed.envNanos + timed.modelNanos + timed.encodeNanos;
+            return new ActorResult(envs, hidden, unroll, realNanos / 1e6 / chunks, steps / (realNanos / 1e9),
+                    timed.envNanos / 1e6 / chunks, timed.modelNanos / 1e6 / chunks, timed.encodeNanos / 1e6 / chunks,
+                    steps / (timedNanos / 1e9), bytes);
+        }
+    }
+
+    /** What {@code ActorWorker.play} does per chunk, minus the network; returns the chunk's size. */
+    private static int realChunk(RolloutCollector collector, Rollout rollout, EpisodeBuffer episodes, long sequence,
+            long specHash) {
+        episodes.clear();
+        collector.collect(rollout, episodes);
+        return ChunkCodec.encode(rollout, "bench", sequence, 0, specHash, episodes).toByteArray().length;
+    }
+
+    /**
+     * {@code RolloutCollector.collect} step for step, through the same public calls, plus the
+     * chunk encoding, with the clock read at every boundary so that each nanosecond is charged
+     * to exactly one of three parts:
+     * <ul>
+     *   <li>model: reading the LSTM state, {@code PolicyInference.step}, sampling the actions,
+     *       storing observations, logits and actions, and resetting the state where done;
+     *   <li>env: {@code VectorEnv.step}, storing rewards and dones, draining finished episodes;
+     *   <li>encode: {@code ChunkCodec.encode(...).toByteArray()}.
+     * </ul>
+     */
+    private static final class TimedCollector {
+
+        private final VectorEnv env;
+        private final PolicyInference policy;
+        private final SplittableRandom rng;
+        private final long specHash;
+        private final int envs;
+        private final int obsSize;
+        private final int numActions;
+        private final float[] obs;
+        private final float[] out;
+        private final int[] actions;
+        private final float[] rewards;
+        private final boolean[] dones;
+        private final EpisodeBuffer episodes = new EpisodeBuffer();
+        long envNanos;
+        long modelNanos;
+        long encodeNanos;
+
+        TimedCollector(VectorEnv env, PolicyInference policy, long seed, long specHash) {
+            this.env = env;
+            this.policy = policy;
+            this.rng = new SplittableRandom(seed);
+            this.specHash = specHash;
+            this.envs = env.numEnvs();
+            this.obsSize = env.observationSize();
+            this.numActions = env.numActions();
+            this.obs = new float[envs * obsSize];
+            this.out = new float[envs * (numActions + 1)];
+            this.actions = new int[envs];
+            this.rewards = new float[envs];
+            this.dones = new boolean[envs];
+            env.reset(obs);
+            policy.resetAll();
+        }
+
+        void resetClock() {
+            envNanos = 0;
+            modelNanos = 0;
+            encodeNanos = 0;
+        }
+
+        int chunk(Rollout into, long sequence) {
+            long mark = System.nanoTime();
+            episodes.clear();
+            policy.readState(into.initialH, into.initialC);
+            int stride = numActions + 1;
+            for (int t = 0; t < into.unroll; t++) {
+                System.arraycopy(obs, 0, into.observations, t * envs * obsSize, envs * obsSize);
+                policy.step(obs, out);
+                for (int k = 0; k < envs; k++) {
+                    actions[k] = RolloutCollector.sample(out, k * stride, numActions, rng);
+                }
+                int base = t * envs;
+                for (int k = 0; k < envs; k++) {
+                    System.arraycopy(out, k * stride, into.behaviourLogits, (base + k) * numActions, numActions);
+                }
+                System.arraycopy(actions, 0, into.actions, base, envs);
+                long now = System.nanoTime();
+                modelNanos += now - mark;
+                mark = now;
+                env.step(actions, obs, rewards, dones);
+                System.arraycopy(rewards, 0, into.rewards, base, envs);
+                System.arraycopy(dones, 0, into.dones, base, envs);
+                now = System.nanoTime();
+                envNanos += now - mark;
+                mark = now;
+                policy.resetWhereDone(dones);
+            }
+            System.arraycopy(obs, 0, into.observations, into.unroll * envs * obsSize, envs * obsSize);
+            long now = System.nanoTime();
+            modelNanos += now - mark;
+            mark = now;
+            env.drainEpisodes(episodes);
+            now = System.nanoTime();
+            envNanos += now - mark;
+            mark = now;
+            int bytes = ChunkCodec.encode(into, "bench", sequence, 0, specHash, episodes).toByteArray().length;
+            encodeNanos += System.nanoTime() - mark;
+            return bytes;
+        }
     }
 
     private static double median(double[] x) {
         double[] s = x.clone();
-        java.util.Arrays.sort(s);
+        Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    }
-
-    static Line actorSteps(int envs, int hidden, boolean quick) {
-        ModelConfig config = new ModelConfig(2, 2, 64, hidden);
-        VectorEnv env = Environments.create("masked-cartpole", envs, 1);
-        try (ActorCritic model = new ActorCritic(config, 1, Torch.device("cpu"));
-                PolicyInference policy = new PolicyInference(model, envs)) {
-            RolloutCollector collector = new RolloutCollector(env, policy, 1);
-            Rollout rollout = new Rollout(32, envs, config);
-            ReturnTracker returns = new ReturnTracker();
-            int warmup = quick ? 20 : 50;
-            for (int i = 0; i < warmup; i++) {
-                collector.collect(rollout, returns);
-            }
-            long targetNanos = (quick ? 2 : 5) * 1_000_000_000L;
-            long start = System.nanoTime();
-            long steps = 0;
-            int calls = 0;
-            while (System.nanoTime() - start < targetNanos) {
-                collector.collect(rollout, returns);
-                steps += rollout.frames();
-                calls += rollout.unroll;
-            }
-            double seconds = (System.nanoTime() - start) / 1e9;
-            String name = String.format(Locale.ROOT, "actor env+inference K=%d LSTM %d", envs, hidden);
-            return new Line(name, seconds * 1000 / calls, steps / seconds, "env steps/s");
-        }
     }
 }

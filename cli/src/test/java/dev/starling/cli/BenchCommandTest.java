@@ -1,0 +1,42 @@
+package dev.starling.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code starling bench} writes its table; the figures themselves are the benchmark's business. */
+class BenchCommandTest {
+
+    @Test
+    void writesTheSectionsAskedForAsMarkdownAndJson(@TempDir Path dir) throws Exception {
+        StringWriter err = new StringWriter();
+        int code = Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true),
+                "bench", "--quick", "--sections", "4", "--out", dir.toString());
+        assertEquals(0, code, err.toString());
+        String md = Files.readString(dir.resolve("bench.md"));
+        assertTrue(md.contains("| **4 weight broadcast** |"), md);
+        assertTrue(md.contains("| measurement | ms per call | value | unit | target |"), md);
+        // The 0.4 MB p99 line carries its target, met or missed.
+        assertTrue(md.matches("(?s).*p99.*< 10\\.00: (met|missed).*"), md);
+        assertFalse(md.contains("1 learner update"), "only the sections asked for");
+        String json = Files.readString(dir.resolve("bench.json"));
+        assertTrue(json.contains("\"section\": \"4 weight broadcast\"") && json.contains("\"quick\": true"), json);
+    }
+
+    @Test
+    void unknownSectionIsAClearError(@TempDir Path dir) {
+        StringWriter err = new StringWriter();
+        int code = Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true),
+                "bench", "--sections", "7", "--out", dir.toString());
+        assertEquals(2, code);
+        assertTrue(err.toString().contains("--sections takes numbers 1 to 6, got 7"), err.toString());
+    }
+}
