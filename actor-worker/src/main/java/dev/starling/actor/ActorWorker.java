@@ -21,6 +21,7 @@ import dev.starling.common.env.Environments;
 import dev.starling.common.env.VectorEnv;
 import dev.starling.common.grpc.Backoff;
 import dev.starling.common.grpc.Channels;
+import dev.starling.common.grpc.Security;
 import dev.starling.common.metrics.Metrics;
 import dev.starling.common.model.ActorCritic;
 import dev.starling.common.model.ModelSpecs;
@@ -197,10 +198,19 @@ public final class ActorWorker implements AutoCloseable {
      * {@code registry}); {@link #close()} shuts them down.
      */
     public static ActorWorker connect(ActorConfig config, MeterRegistry registry) {
-        ManagedChannel learner = Channels.plaintext(config.learner(), config.maxMessageBytes(), registry);
+        return connect(config, registry, Security.NONE);
+    }
+
+    /**
+     * As {@link #connect(ActorConfig, MeterRegistry)}, both channels presenting {@code security}
+     * (this actor's TLS certificate and the bearer token, if set).
+     */
+    public static ActorWorker connect(ActorConfig config, MeterRegistry registry, Security security) {
+        LOG.log(Level.INFO, "actor transport: {0}", security);
+        ManagedChannel learner = Channels.create(config.learner(), config.maxMessageBytes(), security, registry);
         ManagedChannel ps;
         try {
-            ps = Channels.plaintext(config.parameterServer(), config.maxMessageBytes(), registry);
+            ps = Channels.create(config.parameterServer(), config.maxMessageBytes(), security, registry);
         } catch (RuntimeException e) {
             learner.shutdownNow();
             throw e;
@@ -415,11 +425,12 @@ public final class ActorWorker implements AutoCloseable {
             AckedStream.Permit permit = stream.awaitPermit(sequence, () -> stopping);
             switch (permit) {
                 case SEND -> {
-                    stream.send(chunk);
+                    // Counted before the send: its ack may come back before send() returns.
                     frames.addAndGet(steps);
                     framesCounter.increment(steps);
                     chunksSent.incrementAndGet();
                     sentCounter.increment();
+                    stream.send(chunk);
                     return true;
                 }
                 case STOPPED -> {

@@ -81,7 +81,7 @@ final class ActorCommand implements Callable<Integer> {
         }
         LOG.info("effective configuration: " + config);
         PrometheusMeterRegistry registry = Metrics.registry("actor", "actor", id);
-        ActorWorker worker = ActorWorker.connect(config, registry);
+        ActorWorker worker = ActorWorker.connect(config, registry, role.security());
         MetricsServer metrics = role.startMetrics(registry);
         RoleOptions.closeOnShutdown("actor", worker, metrics);
         try {

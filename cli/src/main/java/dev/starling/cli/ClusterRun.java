@@ -4,11 +4,14 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 import dev.starling.common.grpc.Channels;
+import dev.starling.common.grpc.Security;
 import dev.starling.proto.v1.LearnerGrpc;
 import dev.starling.proto.v1.LearnerStatus;
 import dev.starling.proto.v1.LearnerStatusRequest;
@@ -32,9 +35,17 @@ final class ClusterRun implements AutoCloseable {
     /**
      * What to start. Role arguments exclude ports, addresses and files, which this class sets.
      * {@code learnerArgs} null means A3C: no learner; the parameter server trains and reports.
+     * {@code secure}: every connection uses mutual TLS and a bearer token, from a throwaway CA
+     * generated into {@code <run-dir>/tls/} ({@link LocalTls}).
      */
     record Plan(Path runDir, List<String> parameterServerArgs, List<String> learnerArgs, List<List<String>> actorArgs,
-            boolean metrics) {
+            boolean metrics, boolean secure) {
+
+        /** A plaintext plan. */
+        Plan(Path runDir, List<String> parameterServerArgs, List<String> learnerArgs, List<List<String>> actorArgs,
+                boolean metrics) {
+            this(runDir, parameterServerArgs, learnerArgs, actorArgs, metrics, false);
+        }
     }
 
     /** The outcome of polling. */
@@ -66,10 +77,20 @@ final class ClusterRun implements AutoCloseable {
         Path ports = plan.runDir().resolve("ports");
         Path logs = plan.runDir().resolve("logs");
         Path psPort = ports.resolve("parameter-server.port");
+        LocalTls tls = null;
+        Security security = Security.NONE;
+        if (plan.secure()) {
+            tls = LocalTls.generate(plan.runDir().resolve("tls"));
+            security = tls.client();
+            LOG.info("mutual TLS and a bearer token on every connection; certificates and token in " + tls.dir());
+        }
         List<String> psArgs = new ArrayList<>(List.of("parameter-server", "--port", "0", "--port-file", psPort.toString(),
                 "--checkpoint-dir", plan.runDir().resolve("checkpoints").toString()));
         psArgs.addAll(plan.parameterServerArgs());
         psArgs.addAll(metricsArgs(ports, "parameter-server"));
+        if (tls != null) {
+            psArgs.addAll(tls.serverArgs());
+        }
         parameterServer = ChildProcess.start("parameter-server", "512m", psArgs, logs.resolve("parameter-server.log"));
         String ps = "localhost:" + parameterServer.awaitPort(psPort, STARTUP);
         LOG.info("parameter server up at " + ps + " (pid " + parameterServer.pid() + ")");
@@ -81,12 +102,15 @@ final class ClusterRun implements AutoCloseable {
                     learnerPort.toString(), "--parameter-server", ps));
             learnerArgs.addAll(plan.learnerArgs());
             learnerArgs.addAll(metricsArgs(ports, "learner"));
+            if (tls != null) {
+                learnerArgs.addAll(tls.serverArgs());
+            }
             learner = ChildProcess.start("learner", "1g", learnerArgs, logs.resolve("learner.log"));
             learnerTarget = "localhost:" + learner.awaitPort(learnerPort, STARTUP);
             LOG.info("learner up at " + learnerTarget + " (pid " + learner.pid() + ")");
         }
         statusFromParameterServer = plan.learnerArgs() == null;
-        statusChannel = Channels.plaintext(learnerTarget, 4 << 20);
+        statusChannel = Channels.create(learnerTarget, 4 << 20, security, null);
 
         for (int i = 0; i < plan.actorArgs().size(); i++) {
             List<String> args = new ArrayList<>(List.of("actor", "--actor-id", "actor-" + i, "--parameter-server", ps));
@@ -95,6 +119,9 @@ final class ClusterRun implements AutoCloseable {
             }
             args.addAll(plan.actorArgs().get(i));
             args.addAll(metricsArgs(ports, "actor-" + i));
+            if (tls != null) {
+                args.addAll(tls.clientArgs());
+            }
             actors.add(ChildProcess.start("actor-" + i, "512m", args, logs.resolve("actor-" + i + ".log")));
         }
         LOG.info(actors.size() + " actors started; logs in " + logs);
@@ -146,6 +173,15 @@ final class ClusterRun implements AutoCloseable {
         return plan.metrics()
                 ? List.of("--metrics-port", "0", "--metrics-port-file", ports.resolve(role + ".metrics").toString())
                 : List.of();
+    }
+
+    /** Each running child's pid by role name (for the soak monitor). */
+    Map<String, Long> pids() {
+        Map<String, Long> pids = new LinkedHashMap<>();
+        for (ChildProcess c : children()) {
+            pids.put(c.name(), c.pid());
+        }
+        return pids;
     }
 
     private List<ChildProcess> children() {

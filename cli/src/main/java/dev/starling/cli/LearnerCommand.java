@@ -58,7 +58,7 @@ final class LearnerCommand implements Callable<Integer> {
                 .withDevice(learning.device)
                 .withMaxMessageBytes(role.maxMessageBytes);
         PrometheusMeterRegistry registry = Metrics.registry("learner");
-        Learner learner = Learner.forPort(config, registry);
+        Learner learner = Learner.forPort(config, registry, role.security());
         MetricsServer metrics = role.startMetrics(registry);
         RoleOptions.closeOnShutdown("learner", learner, metrics);
         learner.start();

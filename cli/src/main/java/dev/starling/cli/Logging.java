@@ -5,6 +5,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.logging.ConsoleHandler;
 import java.util.logging.Formatter;
 import java.util.logging.Level;
+import java.util.logging.LogManager;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
@@ -14,6 +15,33 @@ final class Logging {
     private static volatile boolean configured;
 
     private Logging() {
+    }
+
+    /**
+     * Makes {@link ShutdownSafeLogManager} the JVM's LogManager; effective only before anything
+     * touched java.util.logging, so call it first in {@code main}.
+     */
+    static void installLogManager() {
+        if (System.getProperty("java.util.logging.manager") == null) {
+            System.setProperty("java.util.logging.manager", ShutdownSafeLogManager.class.getName());
+        }
+    }
+
+    /**
+     * A LogManager that ignores the reset its own shutdown hook ({@code LogManager$Cleaner}) makes.
+     * That hook runs concurrently with the roles' shutdown hooks and removes every handler, so
+     * whatever a role logs while closing on SIGTERM (its final checkpoint, its final publish,
+     * "closed") was lost. The console handler flushes every record, so skipping the reset loses
+     * nothing.
+     */
+    public static final class ShutdownSafeLogManager extends LogManager {
+        @Override
+        public void reset() {
+            if (Thread.currentThread().getClass().getName().equals(LogManager.class.getName() + "$Cleaner")) {
+                return;
+            }
+            super.reset();
+        }
     }
 
     static void configure() {

@@ -30,6 +30,7 @@ import picocli.CommandLine.Model.OptionSpec;
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
+        Logging.installLogManager();
         System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
     }
 

@@ -77,7 +77,7 @@ final class ParameterServerCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala or a3c");
         }
         PrometheusMeterRegistry registry = Metrics.registry("parameter-server");
-        ParameterServer server = ParameterServer.forPort(config, registry);
+        ParameterServer server = ParameterServer.forPort(config, registry, role.security());
         MetricsServer metrics = role.startMetrics(registry);
         RoleOptions.closeOnShutdown("parameter-server", server, metrics);
         server.start();

@@ -1,5 +1,6 @@
 package dev.starling.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -81,8 +82,20 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--max-seconds", defaultValue = "600", description = "Wall-time budget (0 = none). Default: ${DEFAULT-VALUE}.")
     double maxSeconds;
 
+    @Option(names = "--soak-minutes", defaultValue = "0", paramLabel = "M",
+            description = "impala, a3c: run this many minutes whatever the return (no early stop) and watch every process's"
+                    + " memory, threads and open files, and the learner's queue; exits 0 only if all stay flat after the"
+                    + " warm-up (half the run, 1 to 5 minutes). Writes soak.csv. Default: off.")
+    double soakMinutes;
+
     @Option(names = "--metrics", description = "impala, a3c: every role serves Prometheus metrics at /metrics on a free port, written to <run-dir>/ports/<role>.metrics.")
     boolean metrics;
+
+    @Option(names = "--secure",
+            description = "impala, a3c: mutual TLS and a bearer token on every connection between the roles, with a"
+                    + " throwaway CA, certificates (localhost, 127.0.0.1; 30 days) and token generated into"
+                    + " <run-dir>/tls/.")
+    boolean secure;
 
     @Option(names = "--run-dir", paramLabel = "DIR", description = "Run folder. Default: runs/<env>-<timestamp>.")
     Path runDir;
@@ -100,6 +113,9 @@ final class TrainCommand implements Callable<Integer> {
                 : Path.of("runs", model.env + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         switch (mode) {
             case "sync":
+                if (secure) {
+                    LOG.warning("--secure has no effect in sync mode: it runs in this process, with no connections");
+                }
                 return sync(dir);
             case "impala":
             case "a3c":
@@ -143,16 +159,26 @@ final class TrainCommand implements Callable<Integer> {
             actorArgs.add(a);
         }
         LOG.info(String.format(Locale.ROOT, "effective configuration: mode %s, env %s, actors %d x %d envs (%d in flight),"
-                + " T %d, encoder %d, LSTM %d, seed %d, %s, %s%s, target %.1f, max frames %d, max seconds %.0f, run dir %s",
+                + " T %d, encoder %d, LSTM %d, seed %d, %s, %s%s, target %.1f, max frames %d, max seconds %.0f, run dir %s,"
+                + " transport %s",
                 mode, model.env, actors, numEnvs, maxInFlight, t.unroll, model.encoderSize, model.lstmSize, model.seed,
-                lossOptions, learning, a3c ? ", max staleness " + maxStaleness : "", targetReturn, maxFrames, maxSeconds, dir));
+                lossOptions, learning, a3c ? ", max staleness " + maxStaleness : "", targetReturn, maxFrames, maxSeconds, dir,
+                secure ? "mutual TLS + bearer token" : "plaintext"));
         PrintWriter out = spec.commandLine().getOut();
         ClusterRun.Outcome outcome;
         try (RunFolder run = new RunFolder(dir);
-                ClusterRun cluster = new ClusterRun(new ClusterRun.Plan(dir, psArgs, learnerArgs, actorArgs, metrics))) {
+                ClusterRun cluster = new ClusterRun(new ClusterRun.Plan(dir, psArgs, learnerArgs, actorArgs, metrics, secure))) {
             cluster.start();
             Progress progress = new Progress(out);
-            outcome = cluster.await(targetReturn, maxFrames, maxSeconds, Duration.ofSeconds(1), (seconds, s) -> {
+            boolean soak = soakMinutes > 0;
+            // Heaps and allocator arenas settle within the first minute or two (measured: the learner's
+            // RSS stepped up until ~70 s, then stayed within 6 MiB): half the run, 1 to 5 minutes.
+            SoakMonitor monitor = new SoakMonitor(Math.min(300, Math.max(60, soakMinutes * 60 / 2)));
+            outcome = cluster.await(soak ? Double.POSITIVE_INFINITY : targetReturn, soak ? 0 : maxFrames,
+                    soak ? soakMinutes * 60 : maxSeconds, Duration.ofSeconds(1), (seconds, s) -> {
+                if (soak) {
+                    monitor.sample(seconds, cluster.pids(), s.getQueuedChunks());
+                }
                 double fps = seconds > 0 ? s.getFrames() / seconds : 0;
                 run.add(new RunFolder.Row(seconds, s.getFrames(), fps, s.getEpisodes(), s.getAverageReturn(),
                         s.getUpdates(), s.getPolicyVersion(), s.getMeanPolicyLag()));
@@ -171,17 +197,41 @@ final class TrainCommand implements Callable<Integer> {
             summary.put("actors", actors);
             summary.put("envs_per_actor", numEnvs);
             summary.put("failure", outcome.failure());
+            boolean flat = soak && soakReport(monitor, dir, summary, out);
             run.writeSummary(summary);
             lastSummary = summary;
             if (outcome.failure() != null) {
                 out.println("training failed: " + outcome.failure());
                 return 3;
             }
+            if (soak) {
+                return flat ? 0 : 1;
+            }
             out.printf(Locale.ROOT, "%s: average return %.1f over the last 100 episodes after %d frames in %.1f s"
                     + " (%.0f frames/s, policy version %d). Run folder: %s%n", outcome.solved() ? "solved" : "not solved",
                     s.getAverageReturn(), s.getFrames(), outcome.seconds(), fps, s.getPolicyVersion(), dir);
             return outcome.solved() ? 0 : 1;
         }
+    }
+
+    /** Prints and records each process's growth after warm-up; true if every one stayed flat and the queue bounded. */
+    private boolean soakReport(SoakMonitor monitor, Path dir, Map<String, Object> summary, PrintWriter out)
+            throws IOException {
+        monitor.writeCsv(dir.resolve("soak.csv"));
+        Map<String, Object> soak = new LinkedHashMap<>();
+        boolean flat = true;
+        for (SoakMonitor.Growth g : monitor.growth()) {
+            out.println("soak " + SoakMonitor.describe(g));
+            soak.put(g.role(), SoakMonitor.describe(g));
+            flat &= g.withinBounds();
+        }
+        boolean queueBounded = monitor.maxQueuedChunks() <= learning.queueChunks;
+        String queue = String.format(Locale.ROOT, "max %d queued chunks (bound %d): %s", monitor.maxQueuedChunks(),
+                learning.queueChunks, queueBounded ? "bounded" : "OVER");
+        out.println("soak learner queue: " + queue);
+        soak.put("learner_queue", queue);
+        summary.put("soak", soak);
+        return flat && queueBounded && !soak.isEmpty();
     }
 
     private int sync(Path dir) {

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import dev.starling.common.grpc.Backoff;
 import dev.starling.common.grpc.Channels;
+import dev.starling.common.grpc.Security;
 import dev.starling.common.grpc.Servers;
 import dev.starling.common.metrics.Metrics;
 import dev.starling.common.model.ActorCritic;
@@ -171,9 +172,20 @@ public final class Learner implements AutoCloseable {
      * it closes both.
      */
     public static Learner forPort(LearnerConfig config, MeterRegistry registry) {
-        ManagedChannel channel = Channels.plaintext(config.parameterServer(), config.maxMessageBytes(), registry);
+        return forPort(config, registry, Security.NONE);
+    }
+
+    /**
+     * As {@link #forPort(LearnerConfig, MeterRegistry)}, with {@code security} on both sides: the
+     * server requires it of every caller (see {@link Servers#netty(int, int, Security,
+     * MeterRegistry, String)}) and the channel to the parameter server presents it.
+     */
+    public static Learner forPort(LearnerConfig config, MeterRegistry registry, Security security) {
+        LOG.log(Level.INFO, "learner transport: {0}", security);
+        ManagedChannel channel = Channels.create(config.parameterServer(), config.maxMessageBytes(), security, registry);
         try {
-            return new Learner(Servers.netty(config.port(), config.maxMessageBytes()), config, registry, channel, true);
+            return new Learner(Servers.netty(config.port(), config.maxMessageBytes(), security, registry,
+                    LearnerService.ROLE), config, registry, channel, true);
         } catch (RuntimeException e) {
             Channels.close(channel);
             throw e;

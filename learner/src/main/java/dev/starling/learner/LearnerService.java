@@ -14,12 +14,18 @@ import dev.starling.common.rl.Rollout;
 import dev.starling.common.wire.ChunkCodec;
 import dev.starling.common.wire.ChunkLimits;
 import dev.starling.common.wire.InvalidMessageException;
+import dev.starling.common.wire.RequestParsing;
 import dev.starling.proto.v1.ChunkAck;
 import dev.starling.proto.v1.LearnerGrpc;
 import dev.starling.proto.v1.LearnerStatus;
 import dev.starling.proto.v1.LearnerStatusRequest;
 import dev.starling.proto.v1.TrajectoryChunk;
+import io.grpc.BindableService;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
+import io.grpc.stub.ServerCalls;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.Counter;
@@ -28,6 +34,12 @@ import io.micrometer.core.instrument.MeterRegistry;
 /**
  * The Learner gRPC service: validates incoming trajectory chunks, queues them for the trainer and
  * acks them, with server-side flow control; answers GetStatus.
+ *
+ * <p>Validation: {@link ChunkCodec#decode} checks each chunk's content; on one stream sequences
+ * must also strictly increase. Requests are read through {@link RequestParsing}, so bytes that do
+ * not parse are one more malformed chunk: INVALID_ARGUMENT, counted as {@code unparseable}. (The
+ * service implements {@code AsyncService} and {@link BindableService} itself rather than extending
+ * {@code LearnerImplBase}, whose {@code bindService()} is final.)
  *
  * <p>Flow control (grpc-java's {@code ManualFlowControlServer}): every stream disables automatic
  * inbound requests and asks its client for one chunk at a time. After handling a chunk it asks
@@ -46,7 +58,7 @@ import io.micrometer.core.instrument.MeterRegistry;
  * then the queue's lock or the stats monitor; no thread ever takes a stream monitor while it
  * holds another lock, and {@link #wakeWaiting()} runs with no monitor held.
  */
-final class LearnerService extends LearnerGrpc.LearnerImplBase {
+final class LearnerService implements LearnerGrpc.AsyncService, BindableService {
 
     private static final System.Logger LOG = System.getLogger(LearnerService.class.getName());
 
@@ -115,6 +127,27 @@ final class LearnerService extends LearnerGrpc.LearnerImplBase {
         return stream;
     }
 
+    /**
+     * The service definition, with requests read through {@link RequestParsing}: a chunk whose
+     * bytes do not parse ends its stream with INVALID_ARGUMENT and counts as {@code unparseable},
+     * like any other malformed chunk (plain gRPC would answer UNKNOWN and log a stack trace).
+     */
+    @Override
+    public ServerServiceDefinition bindService() {
+        ServerServiceDefinition plain = LearnerGrpc.bindService(this);
+        @SuppressWarnings("unchecked")
+        ServerMethodDefinition<LearnerStatusRequest, LearnerStatus> getStatus =
+                (ServerMethodDefinition<LearnerStatusRequest, LearnerStatus>) plain.getMethod(
+                        LearnerGrpc.getGetStatusMethod().getFullMethodName());
+        MethodDescriptor<RequestParsing.Parsed<TrajectoryChunk>, ChunkAck> push =
+                RequestParsing.method(LearnerGrpc.getPushTrajectoriesMethod());
+        return RequestParsing.rebind(plain,
+                ServerMethodDefinition.create(push, ServerCalls.asyncBidiStreamingCall(
+                        responseObserver -> parsing((ChunkStream) pushTrajectories(responseObserver)))),
+                RequestParsing.singleRequest(getStatus, message -> rejected(RequestParsing.REASON,
+                        "GetStatus request", message)));
+    }
+
     @Override
     public void getStatus(LearnerStatusRequest request, StreamObserver<LearnerStatus> responseObserver) {
         responseObserver.onNext(status.get());
@@ -152,14 +185,42 @@ final class LearnerService extends LearnerGrpc.LearnerImplBase {
     }
 
     private void rejected(InvalidMessageException e, TrajectoryChunk chunk) {
+        rejected(e.reason(), "chunk " + Long.toUnsignedString(chunk.getSequence()) + " from actor '"
+                + ChunkCodec.loggable(chunk.getActorId()) + "' (" + e.code() + ")", e.getMessage());
+    }
+
+    private void rejected(String reason, String what, String message) {
         Counter.builder(Metrics.REJECTED)
                 .description("Messages rejected by validation")
                 .tag("role", ROLE)
-                .tag("reason", e.reason())
+                .tag("reason", reason)
                 .register(registry)
                 .increment();
-        LOG.log(Level.WARNING, "rejected chunk {0} from actor ''{1}'' ({2}): {3}", Long.toUnsignedString(chunk.getSequence()),
-                chunk.getActorId(), e.code(), e.getMessage());
+        LOG.log(Level.WARNING, "rejected {0}: {1}", what, message);
+    }
+
+    /** Feeds parsed chunks to {@code stream}; an unparseable one ends it. */
+    private static StreamObserver<RequestParsing.Parsed<TrajectoryChunk>> parsing(ChunkStream stream) {
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(RequestParsing.Parsed<TrajectoryChunk> request) {
+                if (request.parsed()) {
+                    stream.onNext(request.message());
+                } else {
+                    stream.unparseable(request.parseError());
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                stream.onError(t);
+            }
+
+            @Override
+            public void onCompleted() {
+                stream.onCompleted();
+            }
+        };
     }
 
     /** One PushTrajectories call: the inbound observer plus the guarded outbound side. */
@@ -178,6 +239,10 @@ final class LearnerService extends LearnerGrpc.LearnerImplBase {
         /** Received and valid, but the queue was full: queued (and acked) when room frees. */
         private QueuedChunk parked;
         private TrajectoryChunk parkedMessage;
+        // Only touched by onNext, which gRPC never runs concurrently for one call.
+        /** Sequence of the newest valid chunk on this stream; meaningless while {@code !sequenced}. */
+        private long lastSequence;
+        private boolean sequenced;
 
         ChunkStream(ServerCallStreamObserver<ChunkAck> call) {
             this.call = call;
@@ -204,11 +269,14 @@ final class LearnerService extends LearnerGrpc.LearnerImplBase {
             Rollout rollout;
             try {
                 rollout = ChunkCodec.decode(chunk, model, specHash, validationVersion.getAsLong(), unroll, limits);
+                checkSequence(chunk.getSequence());
             } catch (InvalidMessageException e) {
                 rejected(e, chunk);
                 fail(e.status());
                 return;
             }
+            lastSequence = chunk.getSequence();
+            sequenced = true;
             long lag = acknowledgedVersion.getAsLong() - chunk.getPolicyVersion();
             boolean request;
             if (lag > maxPolicyLag) {
@@ -234,6 +302,32 @@ final class LearnerService extends LearnerGrpc.LearnerImplBase {
                 }
             }
             after(request);
+        }
+
+        /**
+         * An actor numbers its chunks +1 each and never resends one on the same stream (a new
+         * stream continues with the next number), so on one stream sequences strictly increase
+         * (unsigned, as on the wire). A repeated or older one would make the acks ambiguous.
+         */
+        private void checkSequence(long sequence) throws InvalidMessageException {
+            if (sequenced && Long.compareUnsigned(sequence, lastSequence) <= 0) {
+                throw new InvalidMessageException(Status.Code.INVALID_ARGUMENT, "sequence", "sequence "
+                        + Long.toUnsignedString(sequence) + " does not follow the previous chunk's sequence "
+                        + Long.toUnsignedString(lastSequence) + " on this stream (sequences must increase)");
+            }
+        }
+
+        /** A message arrived whose bytes are not a TrajectoryChunk: rejected like a malformed chunk. */
+        void unparseable(String parseError) {
+            synchronized (this) {
+                outstanding = false;
+                if (done) {
+                    return;
+                }
+            }
+            Status status = RequestParsing.unparseable(LearnerGrpc.getPushTrajectoriesMethod(), parseError);
+            rejected(RequestParsing.REASON, "a chunk that does not parse", status.getDescription());
+            fail(status);
         }
 
         @Override

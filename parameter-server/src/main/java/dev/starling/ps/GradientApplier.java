@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 
 import dev.starling.common.metrics.Metrics;
@@ -14,10 +15,13 @@ import dev.starling.common.model.ParameterCodec;
 import dev.starling.common.model.Torch;
 import dev.starling.common.rl.Optimizer;
 import dev.starling.common.rollout.ReturnTracker;
+import dev.starling.common.wire.ChunkCodec;
+import dev.starling.common.wire.RequestParsing;
 import dev.starling.proto.v1.GradientAck;
 import dev.starling.proto.v1.GradientUpdate;
 import dev.starling.proto.v1.LearnerStatus;
 import dev.starling.proto.v1.OptimizerState;
+import dev.starling.proto.v1.ParameterServerGrpc;
 import dev.starling.proto.v1.Parameters;
 import dev.starling.ps.Validation.Rejection;
 import io.grpc.Status;
@@ -194,10 +198,19 @@ final class GradientApplier implements AutoCloseable {
      *
      * @return the ack: applied, or dropped as stale (applied=false), with the version held after
      * @throws StatusRuntimeException FAILED_PRECONDITION (another model), INVALID_ARGUMENT
-     *     (malformed: size, non-finite or out-of-range values, a base version from the future,
-     *     inconsistent episode statistics), UNAVAILABLE (not running)
+     *     (malformed: no or an overlong actor id, size, non-finite or out-of-range values, a base
+     *     version from the future, inconsistent episode statistics), UNAVAILABLE (not running)
      */
     GradientAck apply(GradientUpdate update) {
+        return apply(update, OptionalLong.empty());
+    }
+
+    /**
+     * As {@link #apply(GradientUpdate)} for a gradient that arrived on a stream after one with
+     * sequence {@code previousSequence} (empty for the stream's first): on one stream an actor's
+     * sequences strictly increase (unsigned), so a repeated or older one is INVALID_ARGUMENT.
+     */
+    GradientAck apply(GradientUpdate update, OptionalLong previousSequence) {
         synchronized (lock) {
             if (state != State.RUNNING) {
                 throw Status.UNAVAILABLE.withDescription(state == State.NEW
@@ -206,6 +219,12 @@ final class GradientApplier implements AutoCloseable {
             }
             long held = version;
             Rejection problem = check(update, held);
+            if (problem == null && previousSequence.isPresent()
+                    && Long.compareUnsigned(update.getSequence(), previousSequence.getAsLong()) <= 0) {
+                problem = Rejection.invalid("sequence", "sequence " + Long.toUnsignedString(update.getSequence())
+                        + " does not follow the previous gradient's sequence "
+                        + Long.toUnsignedString(previousSequence.getAsLong()) + " on this stream (sequences must increase)");
+            }
             if (problem != null) {
                 throw reject(problem, update);
             }
@@ -244,6 +263,27 @@ final class GradientApplier implements AutoCloseable {
             publishProgress();
             return ack(update, true, next);
         }
+    }
+
+    /**
+     * A gradient whose bytes did not parse: counted like any rejected gradient.
+     *
+     * @return INVALID_ARGUMENT naming the parse error, for the caller to end the stream with
+     */
+    StatusRuntimeException unparseable(String parseError) {
+        Rejection r = Rejection.invalid(RequestParsing.REASON,
+                RequestParsing.unparseable(ParameterServerGrpc.getPushGradientsMethod(), parseError).getDescription());
+        synchronized (lock) {
+            rejected++;
+            Counter.builder(Metrics.REJECTED)
+                    .description("Messages refused as malformed, stale or for another model")
+                    .tag("role", ParameterStore.ROLE)
+                    .tag("reason", r.reason())
+                    .register(registry)
+                    .increment();
+        }
+        LOG.log(Level.WARNING, "rejected a gradient that does not parse: {0}", r.message());
+        return r.toException();
     }
 
     /** Counts and the version; see {@link A3cStatus}. */
@@ -368,6 +408,14 @@ final class GradientApplier implements AutoCloseable {
             return Rejection.precondition("spec_hash", "gradient is for model spec " + ModelSpecs.hex(u.getSpecHash())
                     + " but the parameter server holds " + ModelSpecs.hex(specHash));
         }
+        if (u.getActorId().isBlank()) {
+            return Rejection.invalid("actor_id", "actor_id is empty or blank: every gradient must name the actor"
+                    + " that sent it");
+        }
+        if (u.getActorId().length() > ChunkCodec.MAX_ACTOR_ID_LENGTH) {
+            return Rejection.invalid("actor_id", "actor_id has " + u.getActorId().length() + " characters, at most "
+                    + ChunkCodec.MAX_ACTOR_ID_LENGTH + " are accepted");
+        }
         String blob = codec.validateBlob(u.getGradient(), "gradient");
         if (blob != null) {
             return u.getGradient().size() != codec.blobBytes()
@@ -420,7 +468,7 @@ final class GradientApplier implements AutoCloseable {
                 .register(registry)
                 .increment();
         LOG.log(Level.WARNING, "rejected gradient {0} from actor ''{1}'' ({2}): {3}",
-                Long.toUnsignedString(u.getSequence()), u.getActorId(), r.reason(), r.message());
+                Long.toUnsignedString(u.getSequence()), ChunkCodec.loggable(u.getActorId()), r.reason(), r.message());
         return r.toException();
     }
 

@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import com.google.protobuf.Timestamp;
+import dev.starling.common.grpc.Security;
 import dev.starling.common.grpc.Servers;
 import dev.starling.proto.v1.Checkpoint;
 import dev.starling.proto.v1.LearnerStatus;
@@ -112,7 +113,18 @@ public final class ParameterServer implements AutoCloseable {
 
     /** A plaintext Netty server on {@code config.port()}, configured by {@link #nettyBuilder}. */
     public static ParameterServer forPort(ParameterServerConfig config, MeterRegistry registry) {
-        return new ParameterServer(nettyBuilder(config), config, registry);
+        return forPort(config, registry, Security.NONE);
+    }
+
+    /**
+     * A Netty server on {@code config.port()} secured by {@code security} (mutual TLS and/or a
+     * bearer token on every call, the health service included; see {@link Servers#netty(int, int,
+     * Security, MeterRegistry, String)}).
+     */
+    public static ParameterServer forPort(ParameterServerConfig config, MeterRegistry registry, Security security) {
+        LOG.log(Level.INFO, "parameter server transport: {0}", security);
+        return new ParameterServer(Servers.netty(config.port(), config.maxMessageBytes(), security, registry,
+                ParameterStore.ROLE), config, registry);
     }
 
     /** A Netty builder on {@code config.port()} with Starling's server settings ({@link Servers#netty}). */

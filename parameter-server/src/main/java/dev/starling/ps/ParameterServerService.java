@@ -1,12 +1,14 @@
 package dev.starling.ps;
 
 import java.lang.System.Logger.Level;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
 import dev.starling.common.metrics.Metrics;
+import dev.starling.common.wire.RequestParsing;
 import dev.starling.proto.v1.GetParametersRequest;
 import dev.starling.proto.v1.GetParametersResponse;
 import dev.starling.proto.v1.GradientAck;
@@ -18,10 +20,17 @@ import dev.starling.proto.v1.ParameterServerGrpc;
 import dev.starling.proto.v1.PublishParametersRequest;
 import dev.starling.proto.v1.PublishParametersResponse;
 import dev.starling.proto.v1.WatchParametersRequest;
+import dev.starling.ps.Validation.Rejection;
+import io.grpc.BindableService;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -30,17 +39,22 @@ import io.micrometer.core.instrument.Timer;
  * The ParameterServer gRPC service over a {@link ParameterStore}. PushGradients hands each
  * gradient to a {@link GradientApplier} in a3c mode and answers UNIMPLEMENTED in impala mode;
  * GetStatus reports the applier's progress in a3c mode and only the version in impala mode.
+ * Requests are read through {@link RequestParsing}: bytes that do not parse get INVALID_ARGUMENT
+ * and count as {@code unparseable} on every method. (The service implements {@code AsyncService}
+ * and {@link BindableService} itself rather than extending {@code ParameterServerImplBase}, whose
+ * {@code bindService()} is final.)
  *
  * <p>Thread-safe. Watch streams are pushed from {@code broadcastExecutor} (owned by the caller)
  * and from the transport's onReady callbacks; see {@link ParameterWatcher}. Gradient streams run
  * on the call executor, one message at a time each; see {@link GradientStream}. {@link #close}
  * ends every watch and gradient stream and detaches from the store.
  */
-final class ParameterServerService extends ParameterServerGrpc.ParameterServerImplBase implements AutoCloseable {
+final class ParameterServerService implements ParameterServerGrpc.AsyncService, BindableService, AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(ParameterServerService.class.getName());
 
     private final ParameterStore store;
+    private final MeterRegistry registry;
     private final Executor broadcastExecutor;
     private final Timer broadcastTimer;
     private final Set<ParameterWatcher> watchers = ConcurrentHashMap.newKeySet();
@@ -54,6 +68,7 @@ final class ParameterServerService extends ParameterServerGrpc.ParameterServerIm
     ParameterServerService(ParameterStore store, MeterRegistry registry, Executor broadcastExecutor,
             GradientApplier applier) {
         this.store = store;
+        this.registry = registry;
         this.applier = applier;
         this.broadcastExecutor = broadcastExecutor;
         this.broadcastTimer = Timer.builder(Metrics.WEIGHTS_BROADCAST)
@@ -65,6 +80,67 @@ final class ParameterServerService extends ParameterServerGrpc.ParameterServerIm
                 .tag("role", ParameterStore.ROLE)
                 .register(registry);
         store.addListener(listener);
+    }
+
+    /**
+     * The service definition, with requests read through {@link RequestParsing}: a request whose
+     * bytes do not parse is answered INVALID_ARGUMENT and counted as {@code unparseable}, like any
+     * other malformed message (plain gRPC would answer UNKNOWN and log a stack trace).
+     */
+    @Override
+    public ServerServiceDefinition bindService() {
+        ServerServiceDefinition plain = ParameterServerGrpc.bindService(this);
+        MethodDescriptor<RequestParsing.Parsed<GradientUpdate>, GradientAck> push =
+                RequestParsing.method(ParameterServerGrpc.getPushGradientsMethod());
+        return RequestParsing.rebind(plain,
+                single(plain, ParameterServerGrpc.getGetParametersMethod()),
+                single(plain, ParameterServerGrpc.getWatchParametersMethod()),
+                single(plain, ParameterServerGrpc.getPublishParametersMethod()),
+                single(plain, ParameterServerGrpc.getGetStatusMethod()),
+                ServerMethodDefinition.create(push, ServerCalls.asyncBidiStreamingCall(
+                        responseObserver -> parsing(pushGradients(responseObserver)))));
+    }
+
+    private ServerMethodDefinition<?, ?> single(ServerServiceDefinition plain, MethodDescriptor<?, ?> method) {
+        ServerMethodDefinition<?, ?> original = plain.getMethod(method.getFullMethodName());
+        return RequestParsing.singleRequest(original,
+                message -> rejectedUnparseable(method.getBareMethodName() + " request", message));
+    }
+
+    /** Counts and logs a request that did not parse (its call is ended by the caller). */
+    private void rejectedUnparseable(String what, String message) {
+        Counter.builder(Metrics.REJECTED)
+                .description("Messages refused as malformed, stale or for another model")
+                .tag("role", ParameterStore.ROLE)
+                .tag("reason", RequestParsing.REASON)
+                .register(registry)
+                .increment();
+        LOG.log(Level.WARNING, "rejected {0}: {1}", what, message);
+    }
+
+    /** Feeds parsed gradients to {@code in}; an unparseable one ends the stream. */
+    private StreamObserver<RequestParsing.Parsed<GradientUpdate>> parsing(StreamObserver<GradientUpdate> in) {
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(RequestParsing.Parsed<GradientUpdate> request) {
+                if (request.parsed()) {
+                    in.onNext(request.message());
+                } else if (in instanceof GradientStream stream) {
+                    stream.unparseable(request.parseError());
+                }
+                // Otherwise the call already failed (impala mode) and ignores what arrives.
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                in.onError(t);
+            }
+
+            @Override
+            public void onCompleted() {
+                in.onCompleted();
+            }
+        };
     }
 
     @Override
@@ -100,7 +176,9 @@ final class ParameterServerService extends ParameterServerGrpc.ParameterServerIm
     }
 
     /**
-     * Sends the newest version each time it advances past what this subscriber has. Proto3 cannot
+     * Sends the newest version each time it advances past what this subscriber has. A request
+     * with an {@code after_version} beyond {@link Validation#MAX_VERSION} (no such version can
+     * exist) or an overlong subscriber id fails with INVALID_ARGUMENT and is counted. Proto3 cannot
      * tell {@code after_version = 0} from "unset", and version 0 is a real version (the freshly
      * initialised model): a subscriber asking after 0 therefore also gets version 0, so a new
      * actor is never left waiting for weights the server already has.
@@ -110,6 +188,18 @@ final class ParameterServerService extends ParameterServerGrpc.ParameterServerIm
         ServerCallStreamObserver<Parameters> call = (ServerCallStreamObserver<Parameters>) responseObserver;
         if (closed) {
             call.onError(Status.UNAVAILABLE.withDescription("the parameter server is shutting down").asRuntimeException());
+            return;
+        }
+        Rejection problem = Validation.checkWatch(request);
+        if (problem != null) {
+            Counter.builder(Metrics.REJECTED)
+                    .description("Messages refused as malformed, stale or for another model")
+                    .tag("role", ParameterStore.ROLE)
+                    .tag("reason", problem.reason())
+                    .register(registry)
+                    .increment();
+            LOG.log(Level.WARNING, "rejected watch request ({0}): {1}", problem.reason(), problem.message());
+            call.onError(problem.toException());
             return;
         }
         long after = request.getAfterVersion() == 0 ? -1 : request.getAfterVersion();
@@ -229,6 +319,8 @@ final class ParameterServerService extends ParameterServerGrpc.ParameterServerIm
         private boolean outstanding;
         /** The next request waits for the onReady callback (the client is not reading acks). */
         private boolean waitingForReady;
+        /** Sequence of the newest valid gradient on this stream; only touched by onNext. */
+        private OptionalLong lastSequence = OptionalLong.empty();
 
         GradientStream(ServerCallStreamObserver<GradientAck> call) {
             this.call = call;
@@ -244,7 +336,7 @@ final class ParameterServerService extends ParameterServerGrpc.ParameterServerIm
             }
             GradientAck ack;
             try {
-                ack = applier.apply(update);
+                ack = applier.apply(update, lastSequence);
             } catch (StatusRuntimeException e) {
                 fail(e.getStatus());
                 return;
@@ -254,6 +346,7 @@ final class ParameterServerService extends ParameterServerGrpc.ParameterServerIm
                 fail(Status.INTERNAL.withDescription("the parameter server failed to apply the gradient: " + e));
                 return;
             }
+            lastSequence = OptionalLong.of(update.getSequence());
             synchronized (this) {
                 if (done) {
                     return;
@@ -267,6 +360,17 @@ final class ParameterServerService extends ParameterServerGrpc.ParameterServerIm
                 }
             }
             requestNext();
+        }
+
+        /** A message arrived whose bytes are not a GradientUpdate: rejected like a malformed one. */
+        void unparseable(String parseError) {
+            synchronized (this) {
+                outstanding = false;
+                if (done) {
+                    return;
+                }
+            }
+            fail(applier.unparseable(parseError).getStatus());
         }
 
         @Override

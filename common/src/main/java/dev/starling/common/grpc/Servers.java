@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.micrometer.core.instrument.MeterRegistry;
 
 /** Server-side settings shared by every Starling gRPC server. */
 public final class Servers {
@@ -26,7 +27,33 @@ public final class Servers {
      * connections every 60 s and drops them after 20 s without an answer.
      */
     public static NettyServerBuilder netty(int port, int maxMessageBytes) {
-        return NettyServerBuilder.forPort(port)
+        return netty(port, maxMessageBytes, Security.NONE, null, null);
+    }
+
+    /**
+     * As {@link #netty(int, int)}, secured by {@code security}: with TLS every client must present
+     * a certificate the trusted CAs signed (the handshake fails otherwise); with a token every
+     * call, health checks included, needs {@code authorization: Bearer <token>} or is closed with
+     * UNAUTHENTICATED and counted in {@code starling.rejected{role, reason=token_missing|token_invalid}}
+     * of {@code registry}. Interceptors added to the builder later run before the token check.
+     */
+    public static NettyServerBuilder netty(int port, int maxMessageBytes, Security security, MeterRegistry registry,
+            String role) {
+        NettyServerBuilder builder;
+        try {
+            builder = NettyServerBuilder.forPort(port, security.serverCredentials());
+        } catch (IllegalArgumentException e) {
+            // Netty parses the PEM files here: say which ones it could not use.
+            throw new IllegalArgumentException("cannot set up TLS with " + security + ": " + e.getMessage(), e);
+        }
+        if (security.tokenAuth()) {
+            builder.intercept(new BearerTokenInterceptor(security.token(), registry, role));
+            if (!security.tls()) {
+                LOG.log(System.Logger.Level.WARNING, "{0}: bearer token without TLS: the token travels in clear text",
+                        role);
+            }
+        }
+        return builder
                 .maxInboundMessageSize(maxMessageBytes)
                 .permitKeepAliveTime(PERMIT_KEEPALIVE_SECONDS, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true)

@@ -19,6 +19,12 @@ import io.grpc.Status;
  */
 public final class ChunkCodec {
 
+    /**
+     * Longest accepted {@code actor_id}, in UTF-16 chars: it names the actor in the learner's
+     * logs, so it must be present and short.
+     */
+    public static final int MAX_ACTOR_ID_LENGTH = 256;
+
     private ChunkCodec() {
     }
 
@@ -52,7 +58,8 @@ public final class ChunkCodec {
 
     /**
      * Validates a chunk for a learner training {@code model} (spec hash {@code specHash}) whose
-     * newest published version is {@code newestVersion}, and decodes it.
+     * newest published version is {@code newestVersion}, and decodes it. The sequence number is
+     * not checked here: its order is a property of the stream (see the learner's service).
      */
     public static Rollout decode(TrajectoryChunk c, ModelConfig model, long specHash, long newestVersion,
             int expectedUnroll, ChunkLimits limits) throws InvalidMessageException {
@@ -60,6 +67,14 @@ public final class ChunkCodec {
             throw new InvalidMessageException(Status.Code.FAILED_PRECONDITION, "spec_hash",
                     "chunk is for model spec " + ModelSpecs.hex(c.getSpecHash()) + " but the learner trains "
                             + ModelSpecs.hex(specHash));
+        }
+        String actor = c.getActorId();
+        if (actor.isBlank()) {
+            throw invalid("actor_id", "actor_id is empty or blank: every chunk must name the actor that sent it");
+        }
+        if (actor.length() > MAX_ACTOR_ID_LENGTH) {
+            throw invalid("actor_id", "actor_id has " + actor.length() + " characters, at most "
+                    + MAX_ACTOR_ID_LENGTH + " are accepted");
         }
         int t = c.getUnrollLength();
         int k = c.getNumEnvs();
@@ -115,6 +130,15 @@ public final class ChunkCodec {
         read(c.getInitialH(), r.initialH, "initial_h");
         read(c.getInitialC(), r.initialC, "initial_c");
         return r;
+    }
+
+    /**
+     * {@code actorId} as it may appear in a log line about a rejected message: an id over the
+     * limit is cut to its first 64 characters and its length.
+     */
+    public static String loggable(String actorId) {
+        return actorId.length() <= MAX_ACTOR_ID_LENGTH ? actorId
+                : actorId.substring(0, 64) + "... (" + actorId.length() + " characters)";
     }
 
     /** Little-endian float32 bytes of {@code values}. */
