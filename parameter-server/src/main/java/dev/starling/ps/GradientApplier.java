@@ -16,6 +16,7 @@ import dev.starling.common.model.Torch;
 import dev.starling.common.rl.Optimizer;
 import dev.starling.common.rollout.ReturnTracker;
 import dev.starling.common.wire.ChunkCodec;
+import dev.starling.common.wire.ChunkLimits;
 import dev.starling.common.wire.RequestParsing;
 import dev.starling.proto.v1.GradientAck;
 import dev.starling.proto.v1.GradientUpdate;
@@ -433,6 +434,11 @@ final class GradientApplier implements AutoCloseable {
         if (u.getBaseVersion() < 0 || u.getBaseVersion() > held) {
             return Rejection.invalid("future_version", "base_version " + Long.toUnsignedString(u.getBaseVersion())
                     + " is newer than the server's version " + held);
+        }
+        int maxEpisodes = ChunkLimits.defaults().maxEpisodesPerChunk();
+        if (u.getEpisodeReturnsCount() > maxEpisodes) {
+            return Rejection.invalid("episodes", "gradient carries " + u.getEpisodeReturnsCount()
+                    + " episode statistics; at most " + maxEpisodes + " are accepted");
         }
         if (u.getEpisodeReturnsCount() != u.getEpisodeLengthsCount()) {
             return Rejection.invalid("episodes", "episode_returns (" + u.getEpisodeReturnsCount()

@@ -155,6 +155,15 @@ class A3cTest {
                         (Supplier<GradientUpdate>) () -> good.get().toBuilder().addEpisodeLengths(3).build(),
                         Status.Code.INVALID_ARGUMENT, "episodes",
                         "episode_returns (1) and episode_lengths (2) must have equal counts"),
+                Arguments.of("more episode statistics than a chunk may carry",
+                        (Supplier<GradientUpdate>) () -> {
+                            GradientUpdate.Builder b = good.get().toBuilder().clearEpisodeReturns().clearEpisodeLengths();
+                            for (int i = 0; i <= 1 << 16; i++) {
+                                b.addEpisodeReturns(1f).addEpisodeLengths(1);
+                            }
+                            return b.build();
+                        },
+                        Status.Code.INVALID_ARGUMENT, "episodes", "episode statistics; at most 65536 are accepted"),
                 Arguments.of("NaN episode return",
                         (Supplier<GradientUpdate>) () -> good.get().toBuilder().setEpisodeReturns(0, Float.NaN).build(),
                         Status.Code.INVALID_ARGUMENT, "non_finite", "episode_returns[0] is not finite"));
