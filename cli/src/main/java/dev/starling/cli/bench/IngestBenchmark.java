@@ -165,13 +165,13 @@ public final class IngestBenchmark {
     static Result measure(Settings settings, PrintStream log) {
         LearnerConfig config = LearnerConfig.defaults(ENV, "localhost:0").withTraining(false);
         int envs = ActorConfig.DEFAULT_NUM_ENVS;
-        Chunks chunks = chunks(config.modelConfig(), config.seed(), config.unroll(), envs, settings);
+        Chunks chunks = chunks(config.modelConfig(), config.seed(), config.unroll(), envs);
         List<BenchLine> lines = new ArrayList<>();
         double actorRate = settings.actorStepsPerSecond();
         if (Double.isNaN(actorRate)) {
-            actorRate = chunks.measuredActorRate();
+            actorRate = measureOneActor(config, envs, settings.actorMeasure());
             add(lines, log, BenchLine.of(SECTION, String.format(Locale.ROOT,
-                    "ingest: one actor's env+inference K=%d LSTM %d (measured)", envs, config.lstmSize()),
+                    "ingest: one actor's env+inference+encoding K=%d LSTM %d (measured)", envs, config.lstmSize()),
                     Double.NaN, actorRate, "env steps/s"));
         }
         SimpleMeterRegistry psRegistry = new SimpleMeterRegistry();
@@ -337,8 +337,8 @@ public final class IngestBenchmark {
         Thread.sleep(d.toMillis());
     }
 
-    /** The pre-encoded chunks (policy version 0, sequence 0) and one actor's measured speed. */
-    private record Chunks(List<TrajectoryChunk> encoded, long specHash, double measuredActorRate) {
+    /** The pre-encoded chunks (policy version 0, sequence 0). */
+    private record Chunks(List<TrajectoryChunk> encoded, long specHash) {
 
         /** The chunks as sent by {@code actorId}. */
         List<TrajectoryChunk> forActor(String actorId) {
@@ -352,10 +352,9 @@ public final class IngestBenchmark {
 
     /**
      * Plays masked CartPole with the learner's fresh (version 0) model as an actor does and
-     * encodes consecutive rollouts; then, unless given, times the same collection for one
-     * actor's env steps per second.
+     * encodes consecutive rollouts.
      */
-    private static Chunks chunks(ModelConfig model, long seed, int unroll, int envs, Settings settings) {
+    private static Chunks chunks(ModelConfig model, long seed, int unroll, int envs) {
         VectorEnv env = Environments.create(ENV, envs, seed);
         try (ActorCritic net = new ActorCritic(model, seed, Torch.device("cpu"));
                 PolicyInference policy = new PolicyInference(net, envs)) {
@@ -369,19 +368,17 @@ public final class IngestBenchmark {
                 collector.collect(rollout, finished);
                 encoded.add(ChunkCodec.encode(rollout, "bench-actor", 0, 0, specHash, finished));
             }
-            double rate = Double.NaN;
-            if (Double.isNaN(settings.actorStepsPerSecond())) {
-                long end = System.nanoTime() + settings.actorMeasure().toNanos();
-                long start = System.nanoTime();
-                long steps = 0;
-                do {
-                    finished.clear();
-                    collector.collect(rollout, finished);
-                    steps += rollout.frames();
-                } while (System.nanoTime() < end);
-                rate = steps / ((System.nanoTime() - start) / 1e9);
-            }
-            return new Chunks(List.copyOf(encoded), specHash, rate);
+            return new Chunks(List.copyOf(encoded), specHash);
+        }
+    }
+
+    /** One actor's whole loop alone (collect and encode), the same measurement as the roofline's. */
+    private static double measureOneActor(LearnerConfig config, int envs, Duration time) {
+        try {
+            return ActorsAlone.stepsPerSecond(ENV, 1, envs, config.unroll(), config.encoderSize(), config.lstmSize(),
+                    time.toMillis() / 1000.0);
+        } catch (Exception e) {
+            throw new IllegalStateException("measuring one actor failed: " + e, e);
         }
     }
 

@@ -28,19 +28,11 @@ public final class Channels {
     }
 
     /**
-     * As {@link #plaintext(String, int)}, recording every call in {@code registry} (Micrometer's
-     * {@code grpc.client.*} meters: requests sent, responses received, processing time by method
-     * and status).
-     */
-    public static ManagedChannel plaintext(String target, int maxMessageBytes, MeterRegistry registry) {
-        return builder(target, maxMessageBytes).intercept(new MetricCollectingClientInterceptor(registry)).build();
-    }
-
-    /**
      * A channel to {@code host:port} secured by {@code security} (TLS with this process's
      * certificate, checking the server's against the trusted CAs and the host name in
      * {@code target}; the bearer token on every call), with the settings of
-     * {@link #plaintext(String, int, MeterRegistry)}; {@code registry} may be null (no meters).
+     * {@link #plaintext(String, int)}, recording every call in {@code registry} (Micrometer's
+     * {@code grpc.client.*} meters) unless it is null.
      */
     public static ManagedChannel create(String target, int maxMessageBytes, Security security, MeterRegistry registry) {
         NettyChannelBuilder builder = builder(target, maxMessageBytes, security);
