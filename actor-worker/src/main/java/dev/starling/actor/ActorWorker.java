@@ -259,7 +259,10 @@ public final class ActorWorker implements AutoCloseable {
     }
 
     public Stats stats() {
-        return new Stats(frames.get(), episodes.get(), chunksSent.get(), chunksAcked.get(), chunksDropped.get(),
+        // Acks are read before sends: a chunk is counted as sent before it is sent, so acked <= sent holds.
+        long acked = chunksAcked.get();
+        long sent = chunksSent.get();
+        return new Stats(frames.get(), episodes.get(), sent, acked, chunksDropped.get(),
                 reconnects.get(), weightsVersion.get(), averageReturn);
     }
 

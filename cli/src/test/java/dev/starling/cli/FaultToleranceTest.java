@@ -156,11 +156,13 @@ class FaultToleranceTest {
         Role ps = cluster.startParameterServer();
         await("the learner to reach the parameter server and train", MiniCluster.STARTUP,
                 () -> counter(learner, "starling_learner_updates_total") >= 30 && checkpoints() >= 2, learner, ps);
-        // A checkpoint at least as new as the version held one interval (plus a second for the
-        // write) before the kill must survive it.
+        // A checkpoint at least as new as the version held now is written within about one
+        // interval (plus the write); it must survive the kill.
         long oneIntervalBefore = (long) metric(ps, "starling_parameters_version");
         long t0 = System.nanoTime();
-        Thread.sleep((CHECKPOINT_INTERVAL + 1) * 1000L);
+        await("a checkpoint of version " + oneIntervalBefore + " or newer", Duration.ofSeconds(CHECKPOINT_INTERVAL + 30),
+                () -> newestCheckpoint() >= oneIntervalBefore, ps);
+        Thread.sleep(1000); // versions advance past that checkpoint
 
         // 3. SIGKILL: no final checkpoint.
         long lastSeen = (long) metric(ps, "starling_parameters_version");
@@ -211,8 +213,8 @@ class FaultToleranceTest {
         long restoredVersion = Long.parseLong(restored.group(1));
         assertEquals(newestCheckpoint, restoredVersion, "not the newest checkpoint");
         assertTrue(restoredVersion >= oneIntervalBefore && restoredVersion <= atKill, "restored version "
-                + restoredVersion + ", but the server held " + oneIntervalBefore + " one checkpoint interval (+1 s)"
-                + " before the kill and " + atKill + " at the kill (" + (atKill - restoredVersion) + " versions lost at "
+                + restoredVersion + ", but a checkpoint of " + oneIntervalBefore + " or newer was written"
+                + " before the kill, and the server held " + atKill + " at the kill (" + (atKill - restoredVersion) + " versions lost at "
                 + versionsPerSecond + " versions/s)");
 
         // 6. The learner publishes above its last acknowledged version; the actors follow.
@@ -265,7 +267,7 @@ class FaultToleranceTest {
         Role learner = roles.get(1);
         List<Role> actors = roles.subList(2, roles.size());
         double target = 100;
-        await("an average return of " + target, Duration.ofSeconds(150), () -> {
+        await("an average return of " + target, Duration.ofSeconds(240), () -> {
             LearnerStatus s = cluster.learnerStatus();
             return s.getEpisodes() >= 100 && s.getAverageReturn() >= target;
         }, learner);
@@ -275,8 +277,14 @@ class FaultToleranceTest {
         double returnAtKill = cluster.learnerStatus().getAverageReturn();
 
         kill9(learner);
-        Thread.sleep(500);
-        long atKill = (long) metric(ps, "starling_parameters_version");
+        // A publish already on the wire may still land: wait until the version stops moving.
+        long settled = (long) metric(ps, "starling_parameters_version");
+        for (long previous = -1; previous != settled; ) {
+            previous = settled;
+            Thread.sleep(1000);
+            settled = (long) metric(ps, "starling_parameters_version");
+        }
+        long atKill = settled;
         GetParametersResponse held = cluster.parameterServerState();
         assertEquals(atKill, held.getParameters().getVersion());
         long heldSteps = held.getOptimizerState().getStep();
@@ -308,7 +316,7 @@ class FaultToleranceTest {
         // Keeps learning: a full 100-episode window of the restarted learner passes the average at
         // the kill. (Not asserted: its first window. It can dip, e.g. 110 -> 44, for a second or
         // two: the optimizer state restored is up to 5 s older than the weights, see the report.)
-        await("the average return to pass " + returnAtKill + " (at the kill)", Duration.ofSeconds(120), () -> {
+        await("the average return to pass " + returnAtKill + " (at the kill)", Duration.ofSeconds(180), () -> {
             LearnerStatus s = cluster.learnerStatus();
             return s.getEpisodes() >= 100 && s.getAverageReturn() > returnAtKill;
         }, learner2);
@@ -434,6 +442,14 @@ class FaultToleranceTest {
         return (Double.isNaN(acked) ? 0 : acked) - (Double.isNaN(dropped) ? 0 : dropped);
     }
 
+    private long newestCheckpoint() {
+        try {
+            return cluster.checkpointVersions().stream().findFirst().orElse(-1L);
+        } catch (java.io.IOException e) {
+            return -1;
+        }
+    }
+
     private int checkpoints() {
         try {
             return cluster.checkpointVersions().size();
@@ -456,7 +472,9 @@ class FaultToleranceTest {
      */
     private static void assertQuietSince(Map<Role, Long> marks, int maxWarnings) throws java.io.IOException {
         for (Map.Entry<Role, Long> e : marks.entrySet()) {
-            List<String> lines = logSince(e.getKey(), e.getValue());
+            // The parameter server's periodic "wrote checkpoint" lines are routine, not retry noise.
+            List<String> lines = logSince(e.getKey(), e.getValue()).stream()
+                    .filter(l -> !l.contains("wrote checkpoint")).toList();
             String label = e.getKey().label();
             assertEquals(List.of(), errors(lines), label + " logged errors");
             assertTrue(warnings(lines).size() <= maxWarnings, label + " logged " + warnings(lines).size()

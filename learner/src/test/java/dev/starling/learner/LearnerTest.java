@@ -81,9 +81,11 @@ class LearnerTest {
 
         await(() -> node.learner.status().getUpdates() >= chunks / 2, "3 updates");
         // Publishes after every update; one that finds the previous still in flight replaces
-        // the waiting one, so at least one newer version arrives, maybe not three.
-        await(() -> cluster.psVersion() >= 1 && node.learner.status().getPolicyVersion() == cluster.psVersion(),
-                "the parameter server to hold a trained version");
+        // the waiting one, so at least one newer version arrives, maybe not three. Wait for the
+        // publish carrying all three updates and for its acknowledgement to reach the learner.
+        await(() -> cluster.ps.store().current().learnerUpdates() == 3
+                        && node.learner.status().getPolicyVersion() == cluster.psVersion(),
+                "the parameter server to hold the version trained by all three updates");
         LearnerStatus s = node.status();
         assertEquals((long) chunks * UNROLL * ENVS, s.getFrames());
         assertEquals(chunks, s.getEpisodes());
@@ -218,7 +220,8 @@ class LearnerTest {
         node.learner.start();
         Cluster.ChunkClient client = node.push();
         client.send(chunk(node.specHash(), 0, 0, 1f));
-        await(() -> cluster.psVersion() == 1, "version 1");
+        await(() -> cluster.psVersion() == 1 && node.learner.status().getPolicyVersion() == 1,
+                "version 1, acknowledged");
 
         cluster.ps.close();
         for (int i = 1; i <= 3; i++) {

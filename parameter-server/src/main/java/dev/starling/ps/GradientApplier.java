@@ -287,9 +287,11 @@ final class GradientApplier implements AutoCloseable {
         return r.toException();
     }
 
-    /** Counts and the version; see {@link A3cStatus}. */
+    /** Counts and the version, read together under the lock so they agree; see {@link A3cStatus}. */
     A3cStatus status() {
-        return new A3cStatus(applied, stale, rejected, frames, Math.max(version, 0), optimizerSteps);
+        synchronized (lock) {
+            return new A3cStatus(applied, stale, rejected, frames, Math.max(version, 0), optimizerSteps);
+        }
     }
 
     /**
