@@ -30,18 +30,25 @@ import io.grpc.stub.ClientResponseObserver;
  * callbacks (acks, readiness, errors) arrive on the channel's executor; they update the state
  * below under the owner's lock and signal its condition. No gRPC method is called while that lock
  * is held, so the lock cannot join a cycle with the transport's own locks.
+ *
+ * <p>Public for the ingest benchmark's synthetic actors, which use the same flow control.
  */
-final class AckedStream<Req, Ack> implements ClientResponseObserver<Req, Ack> {
+public final class AckedStream<Req, Ack> implements ClientResponseObserver<Req, Ack> {
 
     /** What {@link #awaitPermit} found. */
-    enum Permit { SEND, FAILED, STOPPED }
+    public enum Permit { SEND, FAILED, STOPPED }
 
     /** Receives acks (on the channel's executor, under the owner's lock). */
-    interface AckListener<Ack> {
-        void acked(Ack ack);
+    public interface AckListener<Ack> {
+        /**
+         * @param sent the chunk the ack names, as {@link #awaitPermit} counted it, or null if no
+         *     chunk in flight has that sequence number
+         */
+        void acked(Ack ack, InFlight sent);
     }
 
-    private record InFlight(long sequence, long sentNanos) {
+    /** A chunk sent and not yet acked: its sequence number and when it was permitted ({@link System#nanoTime()}). */
+    public record InFlight(long sequence, long sentNanos) {
     }
 
     private final ReentrantLock lock;
@@ -57,8 +64,15 @@ final class AckedStream<Req, Ack> implements ClientResponseObserver<Req, Ack> {
     private Status failure;
     private long acks;
     private long readySignals;
+    private boolean halfClosed;
+    /** Written under lock; volatile so {@link #completed()} need not take it. */
+    private volatile boolean completed;
 
-    AckedStream(ReentrantLock lock, Condition changed, int maxInFlight, Duration ackTimeout,
+    /**
+     * A stream whose state is guarded by the owner's {@code lock}; every change signals
+     * {@code changed}. Pass it to the async stub's streaming call.
+     */
+    public AckedStream(ReentrantLock lock, Condition changed, int maxInFlight, Duration ackTimeout,
             ToLongFunction<Ack> sequenceOf, AckListener<Ack> listener) {
         this.sequenceOf = sequenceOf;
         this.lock = lock;
@@ -86,14 +100,17 @@ final class AckedStream<Req, Ack> implements ClientResponseObserver<Req, Ack> {
     public void onNext(Ack ack) {
         lock.lock();
         try {
+            InFlight sent = null;
             for (Iterator<InFlight> it = inFlight.iterator(); it.hasNext(); ) {
-                if (it.next().sequence() == sequenceOf.applyAsLong(ack)) {
+                InFlight f = it.next();
+                if (f.sequence() == sequenceOf.applyAsLong(ack)) {
                     it.remove();
+                    sent = f;
                     break;
                 }
             }
             acks++;
-            listener.acked(ack);
+            listener.acked(ack, sent);
             changed.signalAll();
         } finally {
             lock.unlock();
@@ -105,8 +122,19 @@ final class AckedStream<Req, Ack> implements ClientResponseObserver<Req, Ack> {
         fail(Status.fromThrowable(t));
     }
 
+    /** The server ended the stream: the normal end after {@link #halfClose}, else a failure. */
     @Override
     public void onCompleted() {
+        lock.lock();
+        try {
+            if (halfClosed) {
+                completed = true;
+                changed.signalAll();
+                return;
+            }
+        } finally {
+            lock.unlock();
+        }
         fail(Status.UNAVAILABLE.withDescription("the server ended the stream"));
     }
 
@@ -115,7 +143,7 @@ final class AckedStream<Req, Ack> implements ClientResponseObserver<Req, Ack> {
      * counted as in flight from now. {@code stopped} is read under the lock; whoever sets it must
      * signal the condition.
      */
-    Permit awaitPermit(long sequence, BooleanSupplier stopped) throws InterruptedException {
+    public Permit awaitPermit(long sequence, BooleanSupplier stopped) throws InterruptedException {
         long waitStart = System.nanoTime();
         while (true) {
             long signalsBefore;
@@ -163,7 +191,7 @@ final class AckedStream<Req, Ack> implements ClientResponseObserver<Req, Ack> {
     }
 
     /** Sends a chunk after {@link Permit#SEND}; a transport exception fails the stream. */
-    void send(Req chunk) {
+    public void send(Req chunk) {
         try {
             requestStream().onNext(chunk);
         } catch (RuntimeException e) {
@@ -172,7 +200,13 @@ final class AckedStream<Req, Ack> implements ClientResponseObserver<Req, Ack> {
     }
 
     /** Ends the request side cleanly (the learner sees the end of the stream). */
-    void halfClose() {
+    public void halfClose() {
+        lock.lock();
+        try {
+            halfClosed = true;
+        } finally {
+            lock.unlock();
+        }
         try {
             requestStream().onCompleted();
         } catch (RuntimeException e) {
@@ -182,7 +216,7 @@ final class AckedStream<Req, Ack> implements ClientResponseObserver<Req, Ack> {
     }
 
     /** Abandons the call (after a failure or an ack timeout). */
-    void cancel(String why) {
+    public void cancel(String why) {
         ClientCallStreamObserver<Req> c = call;
         if (c != null) {
             c.cancel(why, null);
@@ -190,7 +224,7 @@ final class AckedStream<Req, Ack> implements ClientResponseObserver<Req, Ack> {
     }
 
     /** Why the call failed, or null while it is healthy. */
-    Status failure() {
+    public Status failure() {
         lock.lock();
         try {
             return failure;
@@ -210,13 +244,18 @@ final class AckedStream<Req, Ack> implements ClientResponseObserver<Req, Ack> {
     }
 
     /** Chunks sent on this call and not acked (lost if the call failed). */
-    int inFlight() {
+    public int inFlight() {
         lock.lock();
         try {
             return inFlight.size();
         } finally {
             lock.unlock();
         }
+    }
+
+    /** The server ended the stream cleanly after {@link #halfClose}. */
+    public boolean completed() {
+        return completed;
     }
 
     private ClientCallStreamObserver<Req> requestStream() {
@@ -227,7 +266,12 @@ final class AckedStream<Req, Ack> implements ClientResponseObserver<Req, Ack> {
         return c;
     }
 
-    private void fail(Status status) {
+    /**
+     * Fails the stream (the first failure is kept): {@link #awaitPermit} returns
+     * {@link Permit#FAILED} from now on. For the transport's callbacks, or an owner that finds the
+     * peer misbehaving.
+     */
+    public void fail(Status status) {
         lock.lock();
         try {
             if (failure == null) {

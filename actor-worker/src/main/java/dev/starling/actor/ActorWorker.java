@@ -526,7 +526,7 @@ public final class ActorWorker implements AutoCloseable {
     }
 
     /** Runs under {@link #lock}, on the channel's executor. A chunk dropped as stale, or a gradient too stale to apply. */
-    private void onAck(Message ack) {
+    private void onAck(Message ack, AckedStream.InFlight sent) {
         chunksAcked.incrementAndGet();
         ackedCounter.increment();
         boolean accepted = ack instanceof ChunkAck c ? c.getAccepted() : ((GradientAck) ack).getApplied();

@@ -85,7 +85,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--soak-minutes", defaultValue = "0", paramLabel = "M",
             description = "impala, a3c: run this many minutes whatever the return (no early stop) and watch every process's"
                     + " memory, threads and open files, and the learner's queue; exits 0 only if all stay flat after the"
-                    + " warm-up (half the run, 1 to 5 minutes). Writes soak.csv. Default: off.")
+                    + " warm-up (half the run, 1 to 5 minutes). Writes soak.csv. Use a steady workload (e.g. --env"
+                    + " repeat-previous, fixed-length episodes): the learner's memory follows how many episodes end in"
+                    + " a batch, so a policy still learning or collapsing moves it. Default: off.")
     double soakMinutes;
 
     @Option(names = "--metrics", description = "impala, a3c: every role serves Prometheus metrics at /metrics on a free port, written to <run-dir>/ports/<role>.metrics.")

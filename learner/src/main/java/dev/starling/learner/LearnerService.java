@@ -21,11 +21,9 @@ import dev.starling.proto.v1.LearnerStatus;
 import dev.starling.proto.v1.LearnerStatusRequest;
 import dev.starling.proto.v1.TrajectoryChunk;
 import io.grpc.BindableService;
-import io.grpc.MethodDescriptor;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
-import io.grpc.stub.ServerCalls;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.Counter;
@@ -108,7 +106,8 @@ final class LearnerService implements LearnerGrpc.AsyncService, BindableService 
     }
 
     @Override
-    public StreamObserver<TrajectoryChunk> pushTrajectories(StreamObserver<ChunkAck> responseObserver) {
+    public RequestParsing.ParsedRequestObserver<TrajectoryChunk> pushTrajectories(
+            StreamObserver<ChunkAck> responseObserver) {
         ServerCallStreamObserver<ChunkAck> call = (ServerCallStreamObserver<ChunkAck>) responseObserver;
         call.disableAutoRequest();
         ChunkStream stream = new ChunkStream(call);
@@ -139,11 +138,8 @@ final class LearnerService implements LearnerGrpc.AsyncService, BindableService 
         ServerMethodDefinition<LearnerStatusRequest, LearnerStatus> getStatus =
                 (ServerMethodDefinition<LearnerStatusRequest, LearnerStatus>) plain.getMethod(
                         LearnerGrpc.getGetStatusMethod().getFullMethodName());
-        MethodDescriptor<RequestParsing.Parsed<TrajectoryChunk>, ChunkAck> push =
-                RequestParsing.method(LearnerGrpc.getPushTrajectoriesMethod());
         return RequestParsing.rebind(plain,
-                ServerMethodDefinition.create(push, ServerCalls.asyncBidiStreamingCall(
-                        responseObserver -> parsing((ChunkStream) pushTrajectories(responseObserver)))),
+                RequestParsing.streamingRequests(LearnerGrpc.getPushTrajectoriesMethod(), this::pushTrajectories),
                 RequestParsing.singleRequest(getStatus, message -> rejected(RequestParsing.REASON,
                         "GetStatus request", message)));
     }
@@ -199,32 +195,8 @@ final class LearnerService implements LearnerGrpc.AsyncService, BindableService 
         LOG.log(Level.WARNING, "rejected {0}: {1}", what, message);
     }
 
-    /** Feeds parsed chunks to {@code stream}; an unparseable one ends it. */
-    private static StreamObserver<RequestParsing.Parsed<TrajectoryChunk>> parsing(ChunkStream stream) {
-        return new StreamObserver<>() {
-            @Override
-            public void onNext(RequestParsing.Parsed<TrajectoryChunk> request) {
-                if (request.parsed()) {
-                    stream.onNext(request.message());
-                } else {
-                    stream.unparseable(request.parseError());
-                }
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                stream.onError(t);
-            }
-
-            @Override
-            public void onCompleted() {
-                stream.onCompleted();
-            }
-        };
-    }
-
     /** One PushTrajectories call: the inbound observer plus the guarded outbound side. */
-    private final class ChunkStream implements StreamObserver<TrajectoryChunk> {
+    private final class ChunkStream implements RequestParsing.ParsedRequestObserver<TrajectoryChunk> {
 
         private final ServerCallStreamObserver<ChunkAck> call;
         // All guarded by this.
@@ -318,7 +290,8 @@ final class LearnerService implements LearnerGrpc.AsyncService, BindableService 
         }
 
         /** A message arrived whose bytes are not a TrajectoryChunk: rejected like a malformed chunk. */
-        void unparseable(String parseError) {
+        @Override
+        public void unparseable(String parseError) {
             synchronized (this) {
                 outstanding = false;
                 if (done) {

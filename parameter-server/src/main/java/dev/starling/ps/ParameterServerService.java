@@ -28,7 +28,6 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
-import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -90,15 +89,12 @@ final class ParameterServerService implements ParameterServerGrpc.AsyncService, 
     @Override
     public ServerServiceDefinition bindService() {
         ServerServiceDefinition plain = ParameterServerGrpc.bindService(this);
-        MethodDescriptor<RequestParsing.Parsed<GradientUpdate>, GradientAck> push =
-                RequestParsing.method(ParameterServerGrpc.getPushGradientsMethod());
         return RequestParsing.rebind(plain,
                 single(plain, ParameterServerGrpc.getGetParametersMethod()),
                 single(plain, ParameterServerGrpc.getWatchParametersMethod()),
                 single(plain, ParameterServerGrpc.getPublishParametersMethod()),
                 single(plain, ParameterServerGrpc.getGetStatusMethod()),
-                ServerMethodDefinition.create(push, ServerCalls.asyncBidiStreamingCall(
-                        responseObserver -> parsing(pushGradients(responseObserver)))));
+                RequestParsing.streamingRequests(ParameterServerGrpc.getPushGradientsMethod(), this::pushGradients));
     }
 
     private ServerMethodDefinition<?, ?> single(ServerServiceDefinition plain, MethodDescriptor<?, ?> method) {
@@ -116,31 +112,6 @@ final class ParameterServerService implements ParameterServerGrpc.AsyncService, 
                 .register(registry)
                 .increment();
         LOG.log(Level.WARNING, "rejected {0}: {1}", what, message);
-    }
-
-    /** Feeds parsed gradients to {@code in}; an unparseable one ends the stream. */
-    private StreamObserver<RequestParsing.Parsed<GradientUpdate>> parsing(StreamObserver<GradientUpdate> in) {
-        return new StreamObserver<>() {
-            @Override
-            public void onNext(RequestParsing.Parsed<GradientUpdate> request) {
-                if (request.parsed()) {
-                    in.onNext(request.message());
-                } else if (in instanceof GradientStream stream) {
-                    stream.unparseable(request.parseError());
-                }
-                // Otherwise the call already failed (impala mode) and ignores what arrives.
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                in.onError(t);
-            }
-
-            @Override
-            public void onCompleted() {
-                in.onCompleted();
-            }
-        };
     }
 
     @Override
@@ -226,7 +197,8 @@ final class ParameterServerService implements ParameterServerGrpc.AsyncService, 
      * call fails with UNIMPLEMENTED.
      */
     @Override
-    public StreamObserver<GradientUpdate> pushGradients(StreamObserver<GradientAck> responseObserver) {
+    public RequestParsing.ParsedRequestObserver<GradientUpdate> pushGradients(
+            StreamObserver<GradientAck> responseObserver) {
         ServerCallStreamObserver<GradientAck> call = (ServerCallStreamObserver<GradientAck>) responseObserver;
         if (applier == null) {
             call.onError(Status.UNIMPLEMENTED.withDescription("PushGradients needs a3c mode, but this parameter server"
@@ -310,7 +282,7 @@ final class ParameterServerService implements ParameterServerGrpc.AsyncService, 
      * flags and every call on the outbound observer, so it is never used from two threads at once.
      * The apply itself runs outside the monitor (it serialises on the applier's own lock).
      */
-    private final class GradientStream implements StreamObserver<GradientUpdate> {
+    private final class GradientStream implements RequestParsing.ParsedRequestObserver<GradientUpdate> {
 
         private final ServerCallStreamObserver<GradientAck> call;
         // Guarded by this.
@@ -363,7 +335,8 @@ final class ParameterServerService implements ParameterServerGrpc.AsyncService, 
         }
 
         /** A message arrived whose bytes are not a GradientUpdate: rejected like a malformed one. */
-        void unparseable(String parseError) {
+        @Override
+        public void unparseable(String parseError) {
             synchronized (this) {
                 outstanding = false;
                 if (done) {
@@ -441,10 +414,14 @@ final class ParameterServerService implements ParameterServerGrpc.AsyncService, 
     }
 
     /** Inbound side of a call that already failed: drops whatever arrives. */
-    private static final class Ignored<T> implements StreamObserver<T> {
+    private static final class Ignored<T> implements RequestParsing.ParsedRequestObserver<T> {
 
         @Override
         public void onNext(T value) {
+        }
+
+        @Override
+        public void unparseable(String parseError) {
         }
 
         @Override

@@ -6,7 +6,6 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -15,8 +14,11 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 
+import com.google.protobuf.CodedOutputStream;
+import dev.starling.actor.AckedStream;
 import dev.starling.actor.ActorConfig;
 import dev.starling.common.env.Environments;
 import dev.starling.common.env.VectorEnv;
@@ -48,8 +50,6 @@ import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -460,33 +460,37 @@ public final class IngestBenchmark {
     }
 
     /**
-     * One synthetic actor: its own thread sends, its stream's callbacks (acks, readiness, the
-     * end) arrive on the sender's Netty event loop. Like the real actor's {@code AckedStream}: a
-     * chunk goes out only while fewer than {@code maxInFlight} are unacked and the transport is
-     * ready, and only the sending thread touches the request side. State is guarded by
-     * {@code lock}; no gRPC method is called while it is held.
+     * The bytes of chunk {@code base} (sequence 0, so the field is absent) resent with
+     * {@code sequence}, plus the 5-byte gRPC message header: what the chunk costs on the wire.
      */
-    private static final class Sender implements Runnable, ClientResponseObserver<TrajectoryChunk, ChunkAck> {
+    static int wireBytes(TrajectoryChunk base, long sequence) {
+        int sequenceField = sequence == 0 ? 0
+                : CodedOutputStream.computeUInt64Size(TrajectoryChunk.SEQUENCE_FIELD_NUMBER, sequence);
+        return base.getSerializedSize() + sequenceField + 5;
+    }
 
-        private record InFlight(long sequence, int bytes, long sentNanos) {
-        }
+    /**
+     * One synthetic actor: its own thread sends, its stream's callbacks (acks, readiness, the
+     * end) arrive on the sender's Netty event loop. The flow control is the real actor's
+     * {@link AckedStream}: a chunk goes out only while fewer than {@code maxInFlight} are unacked
+     * and the transport is ready, and only the sending thread touches the request side. The
+     * counts below are guarded by {@code lock}, the stream's lock.
+     */
+    private static final class Sender implements Runnable {
 
         final String actorId;
         private final List<TrajectoryChunk> chunks;
-        private final int maxInFlight;
         private final LearnerGrpc.LearnerStub stub;
         private final ReentrantLock lock = new ReentrantLock();
         private final Condition changed = lock.newCondition();
-        private volatile ClientCallStreamObserver<TrajectoryChunk> call;
+        private final AckedStream<TrajectoryChunk, ChunkAck> stream;
+        private final BooleanSupplier stopped = this::stopping;
+        /** Written by the sending thread only; read after it ended. */
+        private long sent;
 
         // Guarded by lock.
-        private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
         private boolean stopping;
-        private boolean halfClosed;
-        private boolean ended;
-        private Status failure;
-        private long readySignals;
-        private long sent;
+        private long nextAck;
         private long accepted;
         private long notAccepted;
         private long acceptedBytes;
@@ -495,93 +499,56 @@ public final class IngestBenchmark {
         Sender(String actorId, List<TrajectoryChunk> chunks, int maxInFlight, LearnerGrpc.LearnerStub stub) {
             this.actorId = actorId;
             this.chunks = chunks;
-            this.maxInFlight = maxInFlight;
             this.stub = stub;
+            this.stream = new AckedStream<>(lock, changed, maxInFlight, ACK_TIMEOUT, ChunkAck::getSequence,
+                    this::acked);
         }
 
         @Override
         public void run() {
             try {
-                stub.pushTrajectories(this);
+                stub.pushTrajectories(stream);
                 long sequence = 0;
                 while (true) {
                     TrajectoryChunk chunk = chunks.get((int) (sequence % chunks.size())).toBuilder()
                             .setSequence(sequence).build();
-                    if (!awaitPermit(sequence, chunk.getSerializedSize() + 5)) {
+                    if (stream.awaitPermit(sequence, stopped) != AckedStream.Permit.SEND) {
                         break;
                     }
-                    call.onNext(chunk);
+                    sent++;
+                    stream.send(chunk);
                     sequence++;
                 }
                 if (awaitDrained()) {
-                    lock.lock();
-                    try {
-                        halfClosed = true;
-                    } finally {
-                        lock.unlock();
-                    }
-                    call.onCompleted();
+                    stream.halfClose();
                     awaitEnd();
                 }
             } catch (InterruptedException e) {
-                fail(Status.CANCELLED.withDescription("interrupted"));
+                stream.fail(Status.CANCELLED.withDescription("interrupted"));
             } catch (RuntimeException e) {
-                fail(Status.INTERNAL.withDescription("sending failed: " + e).withCause(e));
+                stream.fail(Status.INTERNAL.withDescription("sending failed: " + e).withCause(e));
             }
         }
 
-        @Override
-        public void beforeStart(ClientCallStreamObserver<TrajectoryChunk> requestStream) {
-            call = requestStream;
-            requestStream.setOnReadyHandler(() -> {
-                lock.lock();
-                try {
-                    readySignals++;
-                    changed.signalAll();
-                } finally {
-                    lock.unlock();
-                }
-            });
+        /** Under lock (the stream reads it there). */
+        private boolean stopping() {
+            return stopping;
         }
 
-        @Override
-        public void onNext(ChunkAck ack) {
-            long now = System.nanoTime();
-            lock.lock();
-            try {
-                InFlight first = inFlight.pollFirst();
-                if (first == null || first.sequence() != ack.getSequence()) {
-                    failure = failure != null ? failure : Status.INTERNAL.withDescription("ack for chunk "
-                            + ack.getSequence() + " but the oldest unacked is " + (first == null ? "none" : first.sequence()));
-                } else if (ack.getAccepted()) {
-                    accepted++;
-                    acceptedBytes += first.bytes();
-                    ackNanos += now - first.sentNanos();
-                } else {
-                    notAccepted++;
-                }
-                changed.signalAll();
-            } finally {
-                lock.unlock();
+        /** Under lock, on the event loop. */
+        private void acked(ChunkAck ack, AckedStream.InFlight chunk) {
+            if (chunk == null || ack.getSequence() != nextAck) {
+                stream.fail(Status.INTERNAL.withDescription("ack for chunk " + ack.getSequence()
+                        + " but the oldest unacked is " + nextAck + (chunk == null ? " (not in flight)" : "")));
+                return;
             }
-        }
-
-        @Override
-        public void onError(Throwable t) {
-            fail(Status.fromThrowable(t));
-        }
-
-        @Override
-        public void onCompleted() {
-            lock.lock();
-            try {
-                ended = true;
-                if (!halfClosed && failure == null) {
-                    failure = Status.UNAVAILABLE.withDescription("the learner ended the stream");
-                }
-                changed.signalAll();
-            } finally {
-                lock.unlock();
+            nextAck++;
+            if (ack.getAccepted()) {
+                accepted++;
+                acceptedBytes += wireBytes(chunks.get((int) (chunk.sequence() % chunks.size())), chunk.sequence());
+                ackNanos += System.nanoTime() - chunk.sentNanos();
+            } else {
+                notAccepted++;
             }
         }
 
@@ -598,30 +565,18 @@ public final class IngestBenchmark {
 
         /** Abandons the call unless it ended (cleanup). */
         void cancel(String why) {
-            ClientCallStreamObserver<TrajectoryChunk> c = call;
-            boolean over;
-            lock.lock();
-            try {
-                over = ended;
-            } finally {
-                lock.unlock();
-            }
-            if (c != null && !over) {
-                c.cancel(why, null);
+            if (!stream.completed()) {
+                stream.cancel(why);
             }
         }
 
+        /** Why the stream failed (transport, timeout, or a wrong ack), or null. */
         Status failure() {
-            lock.lock();
-            try {
-                return failure;
-            } finally {
-                lock.unlock();
-            }
+            return stream.failure();
         }
 
         long sent() {
-            return locked(() -> sent);
+            return sent;
         }
 
         long accepted() {
@@ -652,58 +607,21 @@ public final class IngestBenchmark {
             }
         }
 
-        /** Waits until the chunk may go out (counting it in flight); false to stop sending. */
-        private boolean awaitPermit(long sequence, int bytes) throws InterruptedException {
-            while (true) {
-                long signalsBefore;
-                lock.lock();
-                try {
-                    signalsBefore = readySignals;
-                } finally {
-                    lock.unlock();
-                }
-                // Outside the lock: isReady takes the transport's lock.
-                boolean ready = call.isReady();
-                lock.lock();
-                try {
-                    if (stopping || failure != null) {
-                        return false;
-                    }
-                    long now = System.nanoTime();
-                    if (ready && inFlight.size() < maxInFlight) {
-                        inFlight.addLast(new InFlight(sequence, bytes, now));
-                        sent++;
-                        return true;
-                    }
-                    if (!inFlight.isEmpty() && now - inFlight.peekFirst().sentNanos() > ACK_TIMEOUT.toNanos()) {
-                        failure = Status.DEADLINE_EXCEEDED.withDescription("chunk " + inFlight.peekFirst().sequence()
-                                + " not acked within " + ACK_TIMEOUT.toSeconds() + " s");
-                        return false;
-                    }
-                    if (readySignals == signalsBefore) {
-                        changed.await(100, TimeUnit.MILLISECONDS);
-                    }
-                } finally {
-                    lock.unlock();
-                }
-            }
-        }
-
         /** After the last chunk: waits for every ack; false if the stream failed or stayed unacked. */
         private boolean awaitDrained() throws InterruptedException {
             long end = System.nanoTime() + ACK_TIMEOUT.toNanos();
             lock.lock();
             try {
-                while (!inFlight.isEmpty() && failure == null) {
+                while (stream.inFlight() > 0 && failure() == null) {
                     long left = end - System.nanoTime();
                     if (left <= 0) {
-                        failure = Status.DEADLINE_EXCEEDED.withDescription(inFlight.size()
-                                + " chunk(s) not acked within " + ACK_TIMEOUT.toSeconds() + " s after the window");
+                        stream.fail(Status.DEADLINE_EXCEEDED.withDescription(stream.inFlight()
+                                + " chunk(s) not acked within " + ACK_TIMEOUT.toSeconds() + " s after the window"));
                         return false;
                     }
                     changed.awaitNanos(left);
                 }
-                return failure == null;
+                return failure() == null;
             } finally {
                 lock.unlock();
             }
@@ -714,27 +632,14 @@ public final class IngestBenchmark {
             long end = System.nanoTime() + ACK_TIMEOUT.toNanos();
             lock.lock();
             try {
-                while (!ended && failure == null) {
+                while (!stream.completed() && failure() == null) {
                     long left = end - System.nanoTime();
                     if (left <= 0) {
-                        failure = Status.DEADLINE_EXCEEDED.withDescription("the learner did not end the stream");
+                        stream.fail(Status.DEADLINE_EXCEEDED.withDescription("the learner did not end the stream"));
                         return;
                     }
                     changed.awaitNanos(left);
                 }
-            } finally {
-                lock.unlock();
-            }
-        }
-
-        private void fail(Status status) {
-            lock.lock();
-            try {
-                ended = true;
-                if (failure == null) {
-                    failure = status;
-                }
-                changed.signalAll();
             } finally {
                 lock.unlock();
             }

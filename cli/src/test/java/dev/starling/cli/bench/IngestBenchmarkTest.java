@@ -9,7 +9,9 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
+import com.google.protobuf.ByteString;
 import dev.starling.learner.bench.BenchLine;
+import dev.starling.proto.v1.TrajectoryChunk;
 import org.junit.jupiter.api.Test;
 
 /** A very short ingest run: what it counts must add up; how fast it is is not tested. */
@@ -46,5 +48,15 @@ class IngestBenchmarkTest {
         assertTrue(r.lines().stream().anyMatch(l -> l.unit().equals("actors")));
         String log = out.toString(StandardCharsets.UTF_8);
         assertEquals(r.lines().size(), log.lines().count(), "each line is printed as it is measured:\n" + log);
+    }
+
+    @Test
+    void wireBytesAreTheResentChunksSerializedSizePlusTheGrpcHeader() {
+        TrajectoryChunk base = TrajectoryChunk.newBuilder().setActorId("bench-actor-0").setPolicyVersion(0)
+                .setObservations(ByteString.copyFrom(new byte[300])).build();
+        for (long sequence : new long[] {0, 1, 127, 128, 16_383, 16_384, 1L << 40, -1L}) {
+            int expected = base.toBuilder().setSequence(sequence).build().getSerializedSize() + 5;
+            assertEquals(expected, IngestBenchmark.wireBytes(base, sequence), "sequence " + sequence);
+        }
     }
 }

@@ -4,6 +4,7 @@ import java.io.InputStream;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 import com.google.protobuf.Message;
 import io.grpc.Metadata;
@@ -15,6 +16,8 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ServerCalls;
+import io.grpc.stub.StreamObserver;
 
 /**
  * Binds gRPC methods so that a request whose bytes are not a valid protobuf encoding reaches the
@@ -24,9 +27,10 @@ import io.grpc.StatusRuntimeException;
  * that throws, the call ends with UNKNOWN "Application error processing RPC", which does not say
  * what was wrong; the service never hears of it, so nothing is counted; and the executor logs the
  * exception with its stack trace at SEVERE, once per malformed message: a log flood anyone who
- * reaches the port can cause. A service that binds its methods through {@link #method} (streams)
- * or {@link #singleRequest} (unary and server-streaming calls) answers INVALID_ARGUMENT naming the
- * message type and the parse error, and counts the rejection, as for any other malformed message.
+ * reaches the port can cause. A service that binds its methods through {@link #streamingRequests}
+ * (client and bidirectional streams) or {@link #singleRequest} (unary and server-streaming calls)
+ * answers INVALID_ARGUMENT naming the message type and the parse error, and counts the rejection,
+ * as for any other malformed message.
  *
  * <p>Stateless and thread-safe.
  */
@@ -50,7 +54,7 @@ public final class RequestParsing {
     }
 
     /** {@code method} with its requests read as {@link Parsed}: reading a request never throws. */
-    public static <Req, Resp> MethodDescriptor<Parsed<Req>, Resp> method(MethodDescriptor<Req, Resp> method) {
+    static <Req, Resp> MethodDescriptor<Parsed<Req>, Resp> method(MethodDescriptor<Req, Resp> method) {
         return method.toBuilder(new ParsingMarshaller<>(method.getRequestMarshaller()), method.getResponseMarshaller())
                 .build();
     }
@@ -140,6 +144,55 @@ public final class RequestParsing {
                 delegate.onReady();
             }
         }
+    }
+
+    /**
+     * Inbound side of a streaming call bound through {@link #streamingRequests}: it also hears of
+     * each request whose bytes did not parse, so it can reject it like any other malformed one.
+     */
+    public interface ParsedRequestObserver<Req> extends StreamObserver<Req> {
+
+        /** A request arrived whose bytes are not a valid encoding; {@code parseError} says why. */
+        void unparseable(String parseError);
+    }
+
+    /**
+     * For a method whose client streams messages: the same method reading {@link Parsed}
+     * requests, served by {@code handler} as by {@link ServerCalls#asyncBidiStreamingCall}. A
+     * parsed request goes to the observer's {@code onNext}, an unparseable one to its
+     * {@link ParsedRequestObserver#unparseable}, which decides how the call ends.
+     */
+    public static <Req, Resp> ServerMethodDefinition<Parsed<Req>, Resp> streamingRequests(
+            MethodDescriptor<Req, Resp> method, Function<StreamObserver<Resp>, ParsedRequestObserver<Req>> handler) {
+        if (method.getType().clientSendsOneMessage()) {
+            throw new IllegalArgumentException(method.getFullMethodName() + " is not a client-streaming method");
+        }
+        return ServerMethodDefinition.create(method(method), ServerCalls.asyncBidiStreamingCall(
+                responseObserver -> unwrapping(handler.apply(responseObserver))));
+    }
+
+    /** Passes parsed requests to {@code in}'s onNext and unparseable ones to its unparseable. */
+    private static <Req> StreamObserver<Parsed<Req>> unwrapping(ParsedRequestObserver<Req> in) {
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(Parsed<Req> request) {
+                if (request.parsed()) {
+                    in.onNext(request.message());
+                } else {
+                    in.unparseable(request.parseError());
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                in.onError(t);
+            }
+
+            @Override
+            public void onCompleted() {
+                in.onCompleted();
+            }
+        };
     }
 
     /**
