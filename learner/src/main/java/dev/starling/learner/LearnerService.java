@@ -186,12 +186,7 @@ final class LearnerService implements LearnerGrpc.AsyncService, BindableService 
     }
 
     private void rejected(String reason, String what, String message) {
-        Counter.builder(Metrics.REJECTED)
-                .description("Messages rejected by validation")
-                .tag("role", ROLE)
-                .tag("reason", reason)
-                .register(registry)
-                .increment();
+        Metrics.rejected(registry, ROLE, reason).increment();
         LOG.log(Level.WARNING, "rejected {0}: {1}", what, message);
     }
 

@@ -88,7 +88,7 @@ class ChunkValidationTest {
         Status status = bad.awaitDone();
         assertEquals(code, status.getCode(), status.toString());
         assertTrue(status.getDescription().contains(message), status.getDescription());
-        assertTrue(bad.acks.isEmpty(), "a rejected chunk is not acked");
+        assertTrue(bad.received.isEmpty(), "a rejected chunk is not acked");
         assertEquals(1.0, node.rejected(reason), "rejected counter for reason " + reason);
         assertEquals(before, node.status(), "a rejected chunk changes nothing");
         assertEquals(0, cluster.psVersion(), "nothing was trained or published");

@@ -1,14 +1,11 @@
 package dev.starling.learner;
 
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.starling.common.grpc.GrpcCleanupExtension;
+import dev.starling.common.grpc.StreamClient;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -32,8 +29,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
@@ -158,55 +153,14 @@ final class Cluster {
     }
 
     /** Client side of one PushTrajectories stream: records acks and the final status. */
-    static final class ChunkClient implements ClientResponseObserver<TrajectoryChunk, ChunkAck>, AutoCloseable {
-
-        final BlockingQueue<ChunkAck> acks = new LinkedBlockingQueue<>();
-        final CompletableFuture<Status> done = new CompletableFuture<>();
-        private volatile ClientCallStreamObserver<TrajectoryChunk> call;
-
-        @Override
-        public void beforeStart(ClientCallStreamObserver<TrajectoryChunk> requestStream) {
-            call = requestStream;
-        }
-
-        @Override
-        public void onNext(ChunkAck value) {
-            acks.add(value);
-        }
-
-        @Override
-        public void onError(Throwable t) {
-            done.complete(Status.fromThrowable(t));
-        }
-
-        @Override
-        public void onCompleted() {
-            done.complete(Status.OK);
-        }
-
-        synchronized void send(TrajectoryChunk chunk) {
-            call.onNext(chunk);
-        }
-
-        synchronized void complete() {
-            call.onCompleted();
-        }
+    static final class ChunkClient extends StreamClient<TrajectoryChunk, ChunkAck> {
 
         ChunkAck nextAck() throws InterruptedException {
-            ChunkAck a = acks.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
-            assertNotNull(a, "no ack within " + WAIT.toSeconds() + " s");
-            return a;
+            return next(WAIT);
         }
 
         Status awaitDone() throws Exception {
-            return done.get(WAIT.toSeconds(), TimeUnit.SECONDS);
-        }
-
-        @Override
-        public void close() {
-            if (!done.isDone()) {
-                call.cancel("test finished", null);
-            }
+            return awaitDone(WAIT);
         }
     }
 }

@@ -35,10 +35,10 @@ class FlowControlTest {
             a.send(chunk(node.specHash(), i, 0, 1f));
             b.send(chunk(node.specHash(), 100 + i, 0, 1f));
         }
-        ChunkAck first = a.acks.isEmpty() ? null : a.acks.peek();
-        await(() -> a.acks.size() + b.acks.size() >= 1, "the first ack");
+        ChunkAck first = a.received.isEmpty() ? null : a.received.peek();
+        await(() -> a.received.size() + b.received.size() >= 1, "the first ack");
         Thread.sleep(300);
-        int acked = a.acks.size() + b.acks.size();
+        int acked = a.received.size() + b.received.size();
         assertEquals(1, acked, "queue capacity 1: one chunk queued and acked, the rest wait (first " + first + ")");
         assertEquals(1, node.status().getQueuedChunks());
         assertEquals(Cluster.UNROLL * Cluster.ENVS, node.status().getFrames(), "only the queued chunk counts");
@@ -57,11 +57,11 @@ class FlowControlTest {
         assertEquals(Status.Code.OK, a.awaitDone().getCode());
         assertEquals(Status.Code.OK, b.awaitDone().getCode());
         Set<Long> sequences = new HashSet<>();
-        for (ChunkAck ack : a.acks) {
+        for (ChunkAck ack : a.received) {
             assertTrue(ack.getAccepted());
             sequences.add(ack.getSequence());
         }
-        for (ChunkAck ack : b.acks) {
+        for (ChunkAck ack : b.received) {
             assertTrue(ack.getAccepted());
             sequences.add(ack.getSequence());
         }
@@ -83,7 +83,7 @@ class FlowControlTest {
         b.send(chunk(node.specHash(), 1, 0, 1f));
         await(() -> node.learner.openStreams() == 2, "two open streams");
         Thread.sleep(100);
-        assertTrue(b.acks.isEmpty(), "b's chunk waits for room, unacked");
+        assertTrue(b.received.isEmpty(), "b's chunk waits for room, unacked");
 
         b.close();
         assertEquals(Status.Code.CANCELLED, b.awaitDone().getCode());

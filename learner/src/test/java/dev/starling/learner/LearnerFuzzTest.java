@@ -6,15 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.starling.common.grpc.FuzzSupport;
 import dev.starling.common.grpc.GrpcCleanupExtension;
+import dev.starling.common.grpc.StreamClient;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
@@ -304,32 +304,16 @@ class LearnerFuzzTest {
     /** Runs one case; null if the learner answered as expected, else what was wrong. */
     private static String run(ManagedChannel channel, Case c, AtomicLong staleAcks, AtomicLong unseenStale,
             LongAdder resets) throws Exception {
-        CompletableFuture<Status> done = new CompletableFuture<>();
-        List<byte[]> acks = Collections.synchronizedList(new ArrayList<>());
+        StreamClient<byte[], byte[]> client = new StreamClient<>();
         StreamObserver<byte[]> requests = ClientCalls.asyncBidiStreamingCall(
                 channel.newCall(RAW_PUSH, CallOptions.DEFAULT.withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)),
-                new StreamObserver<>() {
-                    @Override
-                    public void onNext(byte[] value) {
-                        acks.add(value);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        done.complete(Status.fromThrowable(t));
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        done.complete(Status.OK);
-                    }
-                });
+                client);
         for (TrajectoryChunk chunk : c.prefix()) {
             requests.onNext(chunk.toByteArray());
         }
         requests.onNext(c.bad());
         requests.onCompleted();
-        Status status = done.get(DEADLINE_SECONDS + 5, TimeUnit.SECONDS);
+        Status status = client.awaitDone(Duration.ofSeconds(DEADLINE_SECONDS + 5));
 
         Expect e = c.expect();
         if (!e.matches(status)) {
@@ -339,10 +323,7 @@ class LearnerFuzzTest {
             }
             resets.increment();
         }
-        List<byte[]> got;
-        synchronized (acks) {
-            got = new ArrayList<>(acks);
-        }
+        List<byte[]> got = new ArrayList<>(client.received);
         if (got.size() > c.prefix().size() || (e.reason() != null && got.size() != c.prefix().size())) {
             return got.size() + " acks for " + c.prefix().size() + " stale chunks before the malformed one";
         }

@@ -276,12 +276,7 @@ final class GradientApplier implements AutoCloseable {
                 RequestParsing.unparseable(ParameterServerGrpc.getPushGradientsMethod(), parseError).getDescription());
         synchronized (lock) {
             rejected++;
-            Counter.builder(Metrics.REJECTED)
-                    .description("Messages refused as malformed, stale or for another model")
-                    .tag("role", ParameterStore.ROLE)
-                    .tag("reason", r.reason())
-                    .register(registry)
-                    .increment();
+            Metrics.rejected(registry, ParameterStore.ROLE, r.reason()).increment();
         }
         LOG.log(Level.WARNING, "rejected a gradient that does not parse: {0}", r.message());
         return r.toException();
@@ -469,12 +464,7 @@ final class GradientApplier implements AutoCloseable {
 
     private StatusRuntimeException reject(Rejection r, GradientUpdate u) {
         rejected++;
-        Counter.builder(Metrics.REJECTED)
-                .description("Messages refused as malformed, stale or for another model")
-                .tag("role", ParameterStore.ROLE)
-                .tag("reason", r.reason())
-                .register(registry)
-                .increment();
+        Metrics.rejected(registry, ParameterStore.ROLE, r.reason()).increment();
         LOG.log(Level.WARNING, "rejected gradient {0} from actor ''{1}'' ({2}): {3}",
                 Long.toUnsignedString(u.getSequence()), ChunkCodec.loggable(u.getActorId()), r.reason(), r.message());
         return r.toException();

@@ -29,7 +29,6 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -105,12 +104,7 @@ final class ParameterServerService implements ParameterServerGrpc.AsyncService, 
 
     /** Counts and logs a request that did not parse (its call is ended by the caller). */
     private void rejectedUnparseable(String what, String message) {
-        Counter.builder(Metrics.REJECTED)
-                .description("Messages refused as malformed, stale or for another model")
-                .tag("role", ParameterStore.ROLE)
-                .tag("reason", RequestParsing.REASON)
-                .register(registry)
-                .increment();
+        Metrics.rejected(registry, ParameterStore.ROLE, RequestParsing.REASON).increment();
         LOG.log(Level.WARNING, "rejected {0}: {1}", what, message);
     }
 
@@ -163,12 +157,7 @@ final class ParameterServerService implements ParameterServerGrpc.AsyncService, 
         }
         Rejection problem = Validation.checkWatch(request);
         if (problem != null) {
-            Counter.builder(Metrics.REJECTED)
-                    .description("Messages refused as malformed, stale or for another model")
-                    .tag("role", ParameterStore.ROLE)
-                    .tag("reason", problem.reason())
-                    .register(registry)
-                    .increment();
+            Metrics.rejected(registry, ParameterStore.ROLE, problem.reason()).increment();
             LOG.log(Level.WARNING, "rejected watch request ({0}): {1}", problem.reason(), problem.message());
             call.onError(problem.toException());
             return;

@@ -14,7 +14,6 @@ import dev.starling.proto.v1.PublishParametersRequest;
 import dev.starling.proto.v1.PublishParametersResponse;
 import dev.starling.ps.Validation.Rejection;
 import io.grpc.Status;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 
@@ -247,12 +246,7 @@ public final class ParameterStore {
     }
 
     private RuntimeException reject(Rejection r) {
-        Counter.builder(Metrics.REJECTED)
-                .description("Messages refused as malformed, stale or for another model")
-                .tag("role", ROLE)
-                .tag("reason", r.reason())
-                .register(registry)
-                .increment();
+        Metrics.rejected(registry, ROLE, r.reason()).increment();
         LOG.log(Level.WARNING, "rejected publish ({0}): {1}", r.reason(), r.message());
         return r.toException();
     }

@@ -182,7 +182,7 @@ class A3cTest {
         Status status = first.failure(bad.get());
         assertEquals(code, status.getCode(), status.toString());
         assertTrue(status.getDescription().contains(fragment), status.getDescription());
-        assertTrue(first.acks.isEmpty(), "no ack for a rejected gradient");
+        assertTrue(first.received.isEmpty(), "no ack for a rejected gradient");
         assertEquals(1.0, h.rejected(reason));
 
         assertSame(before, h.server.store().current(), "a rejected gradient replaced the state");
@@ -251,7 +251,7 @@ class A3cTest {
         // The client asked for one ack only: the server must not take the next gradient.
         Thread.sleep(200);
         assertEquals(1, h.server.a3cStatus().orElseThrow().applied(), "applied beyond what the client reads");
-        push.requestAcks(10);
+        push.request(10);
         for (int i = 1; i < 5; i++) {
             assertEquals(i, push.nextAck().getSequence());
         }

@@ -1,12 +1,9 @@
 package dev.starling.ps;
 
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-
 import dev.starling.common.grpc.GrpcCleanupExtension;
+import dev.starling.common.grpc.StreamClient;
 import java.io.IOException;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 import dev.starling.proto.v1.GradientAck;
@@ -18,13 +15,13 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 /** An in-process parameter server with a client channel, all registered for cleanup. */
 final class Harness {
+
+    private static final Duration WAIT = Duration.ofSeconds(10);
 
     final ParameterServer server;
     final ManagedChannel channel;
@@ -92,97 +89,23 @@ final class Harness {
     }
 
     /** Collects what a watch stream delivers. */
-    static final class WatchClient implements ClientResponseObserver<WatchParametersRequest, Parameters>, AutoCloseable {
-
-        final BlockingQueue<Parameters> received = new LinkedBlockingQueue<>();
-        final CompletableFuture<Status> done = new CompletableFuture<>();
-        private final int initialRequests;
-        private volatile ClientCallStreamObserver<WatchParametersRequest> call;
+    static final class WatchClient extends StreamClient<WatchParametersRequest, Parameters> {
 
         WatchClient(int initialRequests) {
-            this.initialRequests = initialRequests;
-        }
-
-        @Override
-        public void beforeStart(ClientCallStreamObserver<WatchParametersRequest> requestStream) {
-            call = requestStream;
-            if (initialRequests >= 0) {
-                requestStream.disableAutoRequestWithInitial(initialRequests);
-            }
-        }
-
-        @Override
-        public void onNext(Parameters value) {
-            received.add(value);
-        }
-
-        @Override
-        public void onError(Throwable t) {
-            done.complete(Status.fromThrowable(t));
-        }
-
-        @Override
-        public void onCompleted() {
-            done.complete(Status.OK);
-        }
-
-        void request(int n) {
-            call.request(n);
+            super(initialRequests);
         }
 
         /** The next message, failing after 10 s. */
         Parameters next() throws InterruptedException {
-            Parameters p = received.poll(10, TimeUnit.SECONDS);
-            assertNotNull(p, "no message on the watch stream within 10 s");
-            return p;
-        }
-
-        @Override
-        public void close() {
-            if (!done.isDone()) {
-                call.cancel("test finished", null);
-            }
+            return next(WAIT);
         }
     }
 
     /** One PushGradients call: sends gradients, collects acks and the final status. */
-    static final class GradientClient implements ClientResponseObserver<GradientUpdate, GradientAck>, AutoCloseable {
-
-        final BlockingQueue<GradientAck> acks = new LinkedBlockingQueue<>();
-        final CompletableFuture<Status> done = new CompletableFuture<>();
-        private final int initialAckRequests;
-        private volatile ClientCallStreamObserver<GradientUpdate> call;
+    static final class GradientClient extends StreamClient<GradientUpdate, GradientAck> {
 
         GradientClient(int initialAckRequests) {
-            this.initialAckRequests = initialAckRequests;
-        }
-
-        @Override
-        public void beforeStart(ClientCallStreamObserver<GradientUpdate> requestStream) {
-            call = requestStream;
-            if (initialAckRequests >= 0) {
-                requestStream.disableAutoRequestWithInitial(initialAckRequests);
-            }
-        }
-
-        @Override
-        public void onNext(GradientAck value) {
-            acks.add(value);
-        }
-
-        @Override
-        public void onError(Throwable t) {
-            done.complete(Status.fromThrowable(t));
-        }
-
-        @Override
-        public void onCompleted() {
-            done.complete(Status.OK);
-        }
-
-        /** Sends without waiting (the call buffers what the server has not asked for yet). */
-        synchronized void send(GradientUpdate update) {
-            call.onNext(update);
+            super(initialAckRequests);
         }
 
         /** Sends and waits for the ack, failing after 10 s. */
@@ -192,30 +115,13 @@ final class Harness {
         }
 
         GradientAck nextAck() throws InterruptedException {
-            GradientAck ack = acks.poll(10, TimeUnit.SECONDS);
-            assertNotNull(ack, "no gradient ack within 10 s; stream ended with " + done.getNow(null));
-            return ack;
-        }
-
-        void requestAcks(int n) {
-            call.request(n);
+            return next(WAIT);
         }
 
         /** Sends, then the status the server ends the stream with (within 10 s). */
         Status failure(GradientUpdate update) throws Exception {
             send(update);
-            return done.get(10, TimeUnit.SECONDS);
-        }
-
-        synchronized void complete() {
-            call.onCompleted();
-        }
-
-        @Override
-        public void close() {
-            if (!done.isDone()) {
-                call.cancel("test finished", null);
-            }
+            return awaitDone(WAIT);
         }
     }
 }

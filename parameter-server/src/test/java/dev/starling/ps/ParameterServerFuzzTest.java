@@ -7,10 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.starling.common.grpc.FuzzSupport;
 import dev.starling.common.grpc.GrpcCleanupExtension;
+import dev.starling.common.grpc.StreamClient;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -338,24 +339,7 @@ class ParameterServerFuzzTest {
     private static String run(ManagedChannel channel, Case c, AtomicLong staleAcks, AtomicLong unseenStale,
             LongAdder resets) throws Exception {
         CallOptions options = CallOptions.DEFAULT.withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
-        CompletableFuture<Status> done = new CompletableFuture<>();
-        List<byte[]> responses = Collections.synchronizedList(new ArrayList<>());
-        StreamObserver<byte[]> observer = new StreamObserver<>() {
-            @Override
-            public void onNext(byte[] value) {
-                responses.add(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                done.complete(Status.fromThrowable(t));
-            }
-
-            @Override
-            public void onCompleted() {
-                done.complete(Status.OK);
-            }
-        };
+        StreamClient<byte[], byte[]> observer = new StreamClient<>();
         ClientCall<byte[], byte[]> call = channel.newCall(c.method(), options);
         switch (c.shape()) {
             case UNARY -> ClientCalls.asyncUnaryCall(call, c.bad(), observer);
@@ -370,7 +354,7 @@ class ParameterServerFuzzTest {
             }
             default -> throw new AssertionError(c.shape());
         }
-        Status status = done.get(DEADLINE_SECONDS + 5, TimeUnit.SECONDS);
+        Status status = observer.awaitDone(Duration.ofSeconds(DEADLINE_SECONDS + 5));
 
         Expect e = c.expect();
         if (!e.matches(status)) {
@@ -380,10 +364,7 @@ class ParameterServerFuzzTest {
             }
             resets.increment();
         }
-        List<byte[]> got;
-        synchronized (responses) {
-            got = new ArrayList<>(responses);
-        }
+        List<byte[]> got = new ArrayList<>(observer.received);
         if (c.shape() != Shape.GRADIENT_STREAM) {
             return got.isEmpty() ? null : got.size() + " responses to a malformed request";
         }

@@ -7,9 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.starling.common.grpc.GrpcCleanupExtension;
+import dev.starling.common.grpc.StreamClient;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
@@ -31,7 +32,6 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.inprocess.InProcessServerBuilder;
-import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -262,26 +262,11 @@ class ParameterServerServiceTest {
     @Test
     void pushGradientsIsUnimplementedInImpalaModeAndSaysHowToEnableA3c() throws Exception {
         Harness h = Harness.start(grpc);
-        CompletableFuture<Status> done = new CompletableFuture<>();
-        StreamObserver<GradientUpdate> in = ParameterServerGrpc.newStub(h.channel).withDeadlineAfter(10, TimeUnit.SECONDS)
-                .pushGradients(new StreamObserver<GradientAck>() {
-                    @Override
-                    public void onNext(GradientAck value) {
-                        done.complete(Status.INTERNAL.withDescription("unexpected ack"));
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        done.complete(Status.fromThrowable(t));
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        done.complete(Status.OK);
-                    }
-                });
-        in.onCompleted();
-        Status status = done.get(10, TimeUnit.SECONDS);
+        StreamClient<GradientUpdate, GradientAck> client = grpc.register(new StreamClient<>());
+        ParameterServerGrpc.newStub(h.channel).withDeadlineAfter(10, TimeUnit.SECONDS).pushGradients(client);
+        client.complete();
+        Status status = client.awaitDone(Duration.ofSeconds(10));
+        assertTrue(client.received.isEmpty(), "unexpected ack " + client.received);
         assertEquals(Status.Code.UNIMPLEMENTED, status.getCode());
         assertTrue(status.getDescription().contains("this parameter server runs in impala mode"), status.getDescription());
         assertTrue(status.getDescription().contains("start the parameter server with a3c enabled"), status.getDescription());

@@ -37,8 +37,8 @@ final class BearerTokenInterceptor implements ServerInterceptor {
 
     BearerTokenInterceptor(String token, MeterRegistry registry, String role) {
         this.expected = sha256(token);
-        this.missing = counter(registry, role, "token_missing");
-        this.invalid = counter(registry, role, "token_invalid");
+        this.missing = Metrics.rejected(registry, role, "token_missing");
+        this.invalid = Metrics.rejected(registry, role, "token_invalid");
     }
 
     @Override
@@ -69,14 +69,6 @@ final class BearerTokenInterceptor implements ServerInterceptor {
         call.close(Status.UNAUTHENTICATED.withDescription(problem), new Metadata());
         return new ServerCall.Listener<>() {
         };
-    }
-
-    private static Counter counter(MeterRegistry registry, String role, String reason) {
-        return Counter.builder(Metrics.REJECTED)
-                .description("Messages refused as malformed, stale, for another model or unauthenticated")
-                .tag("role", role)
-                .tag("reason", reason)
-                .register(registry);
     }
 
     private static byte[] sha256(String s) {

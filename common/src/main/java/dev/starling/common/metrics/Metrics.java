@@ -1,5 +1,7 @@
 package dev.starling.common.metrics;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -38,6 +40,18 @@ public final class Metrics {
     public static final String GRADIENT_FRAMES = "starling.ps.gradient.frames";
 
     private Metrics() {
+    }
+
+    /**
+     * The {@link #REJECTED} counter of {@code role} for {@code reason}: one registration, so every
+     * role describes it the same way.
+     */
+    public static Counter rejected(MeterRegistry registry, String role, String reason) {
+        return Counter.builder(REJECTED)
+                .description("Messages refused: malformed, unparseable, stale, for another model or unauthenticated")
+                .tag("role", role)
+                .tag("reason", reason)
+                .register(registry);
     }
 
     /**
