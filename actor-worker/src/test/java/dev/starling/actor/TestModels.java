@@ -11,8 +11,6 @@ import dev.starling.proto.v1.Parameters;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.T_TensorT_TensorTensor_T_T;
-import org.bytedeco.pytorch.T_TensorTensor_T;
 import org.bytedeco.pytorch.Tensor;
 
 /** Small real models, their weight messages, and an independent replay of a chunk. */
@@ -56,9 +54,12 @@ final class TestModels {
     }
 
     /**
-     * Replays a chunk with the full LSTM module (not the actor's cell), one step at a time, zeroing
-     * the state after each done: the behaviour logits it should carry and the state after its
-     * last step (zero where that step ended an episode).
+     * Replays a chunk with the full LSTM module as the learner runs it (not the actor's cell),
+     * one step at a time, zeroing the state after each done: the behaviour logits it should carry
+     * and the state after its last step (zero where that step ended an episode). It goes through
+     * {@link ActorCritic#lstmForward}, as the learner does: a raw module call under no-grad is
+     * wrong on AVX-512 CPUs at the hidden size used here (8), which made this oracle, not the
+     * actor, fail on such machines.
      */
     @SuppressWarnings("try")
     static Replay replay(ActorCritic model, Rollout r) {
@@ -84,13 +85,10 @@ final class TestModels {
                 }
                 System.arraycopy(r.observations, s * k * obs, x, 0, x.length);
                 Tensor e = model.encode(Torch.floats(x, model.device(), 1, k, obs));
-                T_TensorT_TensorTensor_T_T res = model.lstm().forward(e, new T_TensorTensor_T(h, c));
-                // The tuple hands out references into its own storage: copy before it goes.
-                Tensor y = new Tensor(res.get0());
-                T_TensorTensor_T state = res.get1();
-                h = new Tensor(state.get0());
-                c = new Tensor(state.get1());
-                Torch.read(model.head(y).contiguous(), step);
+                ActorCritic.LstmOutput res = model.lstmForward(e, h, c);
+                h = res.h();
+                c = res.c();
+                Torch.read(model.head(res.output()).contiguous(), step);
                 for (int j = 0; j < k; j++) {
                     System.arraycopy(step, j * out, logits, (s * k + j) * a, a);
                 }

@@ -4,13 +4,17 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 
+import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.LSTMImpl;
 import org.bytedeco.pytorch.LSTMOptions;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.StringTensorDict;
+import org.bytedeco.pytorch.T_TensorT_TensorTensor_T_T;
+import org.bytedeco.pytorch.T_TensorTensor_T;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -118,14 +122,41 @@ public final class ActorCritic implements AutoCloseable {
         return encoder.forward(observations).tanh();
     }
 
-    /** The LSTM module itself (time-major input {@code [L, N, E]}). */
-    public LSTMImpl lstm() {
-        return lstm;
+    /** What one call of the LSTM module returns: outputs {@code [L, N, H]} and the final state {@code [1, N, H]}. */
+    public record LstmOutput(Tensor output, Tensor h, Tensor c) {
+    }
+
+    /**
+     * Runs the LSTM module over time-major input {@code [L, N, E]} from the state
+     * {@code (h0, c0)}, each {@code [1, N, H]}. The only way to call the module: it always runs
+     * with gradient mode on, because with gradients off libtorch 2.10 sends it to oneDNN's
+     * inference kernel, which returns wrong values on AVX-512 CPUs for hidden sizes with
+     * {@code H mod 32} in 1..16 (FACTS.md; {@code LstmKernelCanaryTest}). The training kernel is
+     * right everywhere. Called under no-grad or inference mode, the outputs are detached, so no
+     * graph outlives the call. Call inside a {@code PointerScope}.
+     */
+    @SuppressWarnings("try")
+    public LstmOutput lstmForward(Tensor input, Tensor h0, Tensor c0) {
+        boolean gradOff = !GradMode.is_enabled();
+        try (AutoGradMode on = new AutoGradMode(true)) {
+            T_TensorT_TensorTensor_T_T r = lstm.forward(input, new T_TensorTensor_T(h0, c0));
+            // The tuple hands out references into its own storage: copy before it goes.
+            T_TensorTensor_T state = r.get1();
+            Tensor y = new Tensor(r.get0());
+            Tensor h = new Tensor(state.get0());
+            Tensor c = new Tensor(state.get1());
+            return gradOff ? new LstmOutput(y.detach(), h.detach(), c.detach()) : new LstmOutput(y, h, c);
+        }
     }
 
     /** {@code [..., A + 1]}: policy logits followed by the value. */
     public Tensor head(Tensor core) {
         return head.forward(core);
+    }
+
+    /** The raw module, for the kernel canary test only: everything else calls {@link #lstmForward}. */
+    LSTMImpl lstmModuleForTests() {
+        return lstm;
     }
 
     /** LSTM weights for the per-step cell used by actors (same tensors as the LSTM's). */

@@ -3,8 +3,6 @@ package dev.starling.common.rl;
 import dev.starling.common.model.ActorCritic;
 import dev.starling.common.model.Torch;
 import org.bytedeco.pytorch.Device;
-import org.bytedeco.pytorch.T_TensorT_TensorTensor_T_T;
-import org.bytedeco.pytorch.T_TensorTensor_T;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
@@ -49,12 +47,10 @@ public final class SequenceForward {
                 h = h.mul(m);
                 c = c.mul(m);
             }
-            T_TensorT_TensorTensor_T_T r = model.lstm().forward(enc.narrow(0, t, 1), new T_TensorTensor_T(h, c));
-            // The tuple hands out references into its own storage: copy before it goes.
-            outs.push_back(new Tensor(r.get0()));
-            T_TensorTensor_T state = r.get1();
-            h = new Tensor(state.get0());
-            c = new Tensor(state.get1());
+            ActorCritic.LstmOutput r = model.lstmForward(enc.narrow(0, t, 1), h, c);
+            outs.push_back(r.output());
+            h = r.h();
+            c = r.c();
         }
         return model.head(torch.cat(outs, 0));
     }
@@ -73,9 +69,7 @@ public final class SequenceForward {
         }
         if (segments == rows) {
             // No episode ends: one LSTM call on the batch as it is.
-            T_TensorT_TensorTensor_T_T r = model.lstm().forward(enc,
-                    new T_TensorTensor_T(h0.unsqueeze(0), c0.unsqueeze(0)));
-            return model.head(new Tensor(r.get0()));
+            return model.head(model.lstmForward(enc, h0.unsqueeze(0), c0.unsqueeze(0)).output());
         }
         // Segments: row b from start (0 or t+1 after a done at t) for len steps.
         int[] segRow = new int[segments];
@@ -148,10 +142,10 @@ public final class SequenceForward {
             int count = groupStart[g + 1] - first;
             int len = segLen[order[first]];
             Tensor x = inputs.narrow(0, offset, (long) len * count).view(len, count, encSize);
-            T_TensorT_TensorTensor_T_T r = model.lstm().forward(x, new T_TensorTensor_T(
-                    hs.narrow(0, first, count).unsqueeze(0), cs.narrow(0, first, count).unsqueeze(0)));
+            Tensor y = model.lstmForward(x, hs.narrow(0, first, count).unsqueeze(0),
+                    cs.narrow(0, first, count).unsqueeze(0)).output();
             // Padding sits after each segment's last step, so it never leaks into real outputs.
-            outputs.push_back(new Tensor(r.get0()).view((long) len * count, hidden));
+            outputs.push_back(y.view((long) len * count, hidden));
             offset += len * count;
         }
         Tensor out = torch.cat(outputs, 0);
