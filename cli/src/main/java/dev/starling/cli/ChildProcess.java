@@ -7,7 +7,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+
+import dev.starling.common.model.Torch;
 
 /**
  * One Starling role running in its own JVM, started from this JVM's java and class path, with
@@ -41,8 +44,18 @@ final class ChildProcess {
         cmd.add(Long.toString(ProcessHandle.current().pid()));
         Files.createDirectories(log.getParent());
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put("OMP_NUM_THREADS", "1");
+        roleEnvironment(pb.environment());
         return new ChildProcess(name, pb.start(), log);
+    }
+
+    /**
+     * What every role process needs in its environment, added to {@code env}: one OpenMP thread,
+     * and the allocator settings libtorch needs unless the caller set its own (glibc reads them
+     * only at process start, so a launcher started without them still gives them to its roles).
+     */
+    static void roleEnvironment(Map<String, String> env) {
+        env.put("OMP_NUM_THREADS", "1");
+        Torch.ALLOCATOR_ENVIRONMENT.forEach(env::putIfAbsent);
     }
 
     String name() {

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import dev.starling.common.model.Torch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,6 +26,12 @@ class LauncherShutdownTest {
         Path runDir = dir.resolve("run");
         Process launcher = startTrain(runDir, dir.resolve("launcher.log"));
         List<ProcessHandle> children = awaitCluster(launcher, runDir);
+        // The launcher was started without the allocator settings: it must give them to every role.
+        for (ProcessHandle c : children) {
+            String environ = Files.readString(Path.of("/proc", Long.toString(c.pid()), "environ")).replace('\0', '\n');
+            Torch.ALLOCATOR_ENVIRONMENT.forEach((name, value) -> assertTrue(
+                    environ.lines().anyMatch(l -> l.equals(name + "=" + value)), "child " + c.pid() + " lacks " + name));
+        }
         new ProcessBuilder("kill", "-INT", Long.toString(launcher.pid())).inheritIO().start().waitFor();
         // Normally a few seconds; the bound is the launcher's own worst case (three stop stages
         // of 15 s grace + 5 s after SIGKILL) plus slack for a loaded machine.
@@ -64,6 +71,8 @@ class LauncherShutdownTest {
                 "--actors", "2", "--max-seconds", "300", "--run-dir", runDir.toString()));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("OMP_NUM_THREADS", "1");
+        // As `java -jar starling.jar train` from a shell: no allocator settings of its own.
+        pb.environment().keySet().removeAll(Torch.ALLOCATOR_ENVIRONMENT.keySet());
         return pb.start();
     }
 

@@ -1,7 +1,9 @@
 package dev.starling.common.model;
 
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Logger;
 
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
@@ -10,7 +12,23 @@ import org.bytedeco.pytorch.global.torch;
 /** Process-wide libtorch set-up and the small tensor helpers every role uses. */
 public final class Torch {
 
+    private static final Logger LOG = Logger.getLogger(Torch.class.getName());
+
     private static final AtomicBoolean INITIALISED = new AtomicBoolean();
+
+    /**
+     * glibc allocator settings for every process that runs libtorch. The fused LSTM allocates
+     * buffers of several MiB in every update; above glibc's mmap threshold each is mapped and
+     * unmapped again, and page faults are expensive on virtual machines (a learner update swung
+     * between 12 and 83 ms on one). A 1 GiB mmap threshold, a 4 GiB trim threshold and 512 MiB
+     * of top padding keep those buffers in the heap and reuse them. glibc reads these variables
+     * only at process start, so the launcher script, the launcher's children and the container
+     * images set them (tests check that they carry exactly these values).
+     */
+    public static final Map<String, String> ALLOCATOR_ENVIRONMENT = Map.of(
+            "MALLOC_MMAP_THRESHOLD_", "1073741824",
+            "MALLOC_TRIM_THRESHOLD_", "4294967296",
+            "MALLOC_TOP_PAD_", "536870912");
 
     private Torch() {
     }
@@ -24,7 +42,23 @@ public final class Torch {
         if (INITIALISED.compareAndSet(false, true)) {
             int threads = Integer.getInteger("starling.torch.threads", 1);
             torch.set_num_threads(threads);
+            if (!allocatorConfigured(System.getenv())) {
+                LOG.warning("glibc's allocator is not set up for libtorch: start this process through ./starling, the"
+                        + " container image or with " + allocatorSettings() + " in its environment, or large"
+                        + " libtorch buffers are mapped and unmapped on every update (slow on virtual machines)");
+            }
         }
+    }
+
+    /** True if {@code environment} carries every allocator setting of {@link #ALLOCATOR_ENVIRONMENT}. */
+    public static boolean allocatorConfigured(Map<String, String> environment) {
+        return ALLOCATOR_ENVIRONMENT.keySet().stream().allMatch(environment::containsKey);
+    }
+
+    /** The allocator settings as {@code NAME=value} words, for messages and scripts. */
+    public static String allocatorSettings() {
+        return ALLOCATOR_ENVIRONMENT.entrySet().stream().sorted(Map.Entry.comparingByKey())
+                .map(e -> e.getKey() + "=" + e.getValue()).reduce((a, b) -> a + " " + b).orElse("");
     }
 
     /**

@@ -1,6 +1,9 @@
 package dev.starling.learner.bench;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -147,10 +150,13 @@ public final class FoundationBenchmark {
      * @param loopMs median update time of the loop, measured alternately with the fast path
      * @param fastPeakMiB peak RSS growth over fast-only updates
      * @param loopPeakMiB peak RSS growth over loop-only updates
+     * @param fastFaults minor page faults per fast update (NaN where /proc is not readable): each
+     *     large buffer glibc maps afresh faults in once per page
+     * @param loopFaults minor page faults per loop update
      * @param skipped updates skipped by the non-finite guard (should be 0)
      */
     record UpdateResult(int unroll, int rows, int hidden, int dones, double fastMs, double loopMs, double fastPeakMiB,
-            double loopPeakMiB, long skipped) {
+            double loopPeakMiB, double fastFaults, double loopFaults, long skipped) {
 
         double speedUp() {
             return loopMs / fastMs;
@@ -169,7 +175,9 @@ public final class FoundationBenchmark {
                     updateLine("loop", config, loopMs),
                     ratio,
                     BenchLine.of(LEARNER, "peak RSS growth, fast-only updates " + config, Double.NaN, fastPeakMiB, "MiB"),
-                    BenchLine.of(LEARNER, "peak RSS growth, loop-only updates " + config, Double.NaN, loopPeakMiB, "MiB"));
+                    BenchLine.of(LEARNER, "peak RSS growth, loop-only updates " + config, Double.NaN, loopPeakMiB, "MiB"),
+                    BenchLine.of(LEARNER, "minor page faults per fast update " + config, Double.NaN, fastFaults, "faults"),
+                    BenchLine.of(LEARNER, "minor page faults per loop update " + config, Double.NaN, loopFaults, "faults"));
         }
 
         private BenchLine updateLine(String path, String config, double ms) {
@@ -212,23 +220,48 @@ public final class FoundationBenchmark {
             double loopPeak = peakGrowthMiB(loop, batch, s.memoryUpdates());
             double[] fastMs = new double[s.timedPairs()];
             double[] loopMs = new double[s.timedPairs()];
+            long fastFaults = 0;
+            long loopFaults = 0;
             for (int i = 0; i < s.warmupPairs() + s.timedPairs(); i++) {
+                long fa = minorFaults();
                 long a = System.nanoTime();
                 fast.update(batch);
                 long b = System.nanoTime();
+                long fb = minorFaults();
                 loop.update(batch);
                 long c = System.nanoTime();
+                long fc = minorFaults();
                 if (i >= s.warmupPairs()) {
                     fastMs[i - s.warmupPairs()] = (b - a) / 1e6;
                     loopMs[i - s.warmupPairs()] = (c - b) / 1e6;
+                    fastFaults += fb - fa;
+                    loopFaults += fc - fb;
                 }
             }
+            boolean faultsKnown = minorFaults() >= 0;
             int dones = 0;
             for (boolean d : batch.dones) {
                 dones += d ? 1 : 0;
             }
             return new UpdateResult(unroll, rows, hidden, dones, median(fastMs), median(loopMs), fastPeak, loopPeak,
+                    faultsKnown ? (double) fastFaults / s.timedPairs() : Double.NaN,
+                    faultsKnown ? (double) loopFaults / s.timedPairs() : Double.NaN,
                     fast.skippedUpdates() + loop.skippedUpdates());
+        }
+    }
+
+    /**
+     * This process's minor page faults so far (field 10 of {@code /proc/self/stat}), or -1 where
+     * it cannot be read. Shows whether large libtorch buffers are mapped afresh every update.
+     */
+    static long minorFaults() {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+            return Long.parseLong(f[7]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
         }
     }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.List;
@@ -37,11 +38,12 @@ class FoundationBenchmarkTest {
 
     @Test
     void everyLineIsFiniteAndPositiveAndLogged() {
-        assertEquals(5 + 4 + 5, lines.size(), () -> names());
+        assertEquals(7 + 4 + 5, lines.size(), () -> names());
         for (BenchLine l : lines) {
             assertTrue(Double.isFinite(l.value()), l::toString);
-            if (l.unit().equals("MiB")) {
-                // Peak growth over the baseline reading: zero when the updates fit in pages already resident.
+            if (l.unit().equals("MiB") || l.unit().equals("faults")) {
+                // Peak growth over the baseline reading, or page faults: zero when the updates fit in
+                // pages already resident.
                 assertTrue(l.value() >= 0, l::toString);
             } else {
                 assertTrue(l.value() > 0, l::toString);
@@ -115,7 +117,7 @@ class FoundationBenchmarkTest {
 
     @Test
     void gflopLinesComeFromTheirInputs() {
-        FoundationBenchmark.UpdateResult r = new FoundationBenchmark.UpdateResult(32, 64, 128, 70, 40, 100, 10, 20, 0);
+        FoundationBenchmark.UpdateResult r = new FoundationBenchmark.UpdateResult(32, 64, 128, 70, 40, 100, 10, 20, 5, 7, 0);
         FoundationBenchmark.MatmulResult cube = new FoundationBenchmark.MatmulResult(2048, 2048, 2048, 100);
         FoundationBenchmark.MatmulResult lstm = new FoundationBenchmark.MatmulResult(64, 192, 512, 0.5);
         List<BenchLine> g = FoundationBenchmark.gflopLines(r, cube, lstm);
@@ -133,21 +135,39 @@ class FoundationBenchmarkTest {
 
     @Test
     void speedUpTargetOnlyOnTheDesignConfiguration() {
-        BenchLine design = new FoundationBenchmark.UpdateResult(32, 64, 128, 70, 40, 100, 10, 20, 0).lines().get(2);
+        BenchLine design = new FoundationBenchmark.UpdateResult(32, 64, 128, 70, 40, 100, 10, 20, 5, 7, 0).lines().get(2);
         assertEquals(2.5, design.value(), 1e-12);
         assertEquals("≥ " + BenchLine.number(2.5) + ": met", design.target());
-        BenchLine fast = new FoundationBenchmark.UpdateResult(32, 64, 128, 70, 40, 100, 10, 20, 0).lines().get(0);
+        BenchLine fast = new FoundationBenchmark.UpdateResult(32, 64, 128, 70, 40, 100, 10, 20, 5, 7, 0).lines().get(0);
         assertTrue(fast.name().startsWith(FoundationBenchmark.CLUSTER_SHAPED_UPDATE + " "), fast::name);
         assertEquals("samples/s", fast.unit());
-        BenchLine missed = new FoundationBenchmark.UpdateResult(32, 64, 128, 70, 40, 60, 10, 20, 0).lines().get(2);
+        List<BenchLine> all = new FoundationBenchmark.UpdateResult(32, 64, 128, 70, 40, 100, 10, 20, 5, 7, 0).lines();
+        assertEquals(5, all.get(5).value(), 1e-12);
+        assertEquals(7, all.get(6).value(), 1e-12);
+        assertEquals("faults", all.get(6).unit());
+        BenchLine missed = new FoundationBenchmark.UpdateResult(32, 64, 128, 70, 40, 60, 10, 20, 5, 7, 0).lines().get(2);
         assertEquals("≥ " + BenchLine.number(2.5) + ": missed", missed.target());
         for (FoundationBenchmark.UpdateResult other : List.of(
-                new FoundationBenchmark.UpdateResult(80, 64, 128, 70, 40, 100, 10, 20, 0),
-                new FoundationBenchmark.UpdateResult(32, 64, 256, 70, 40, 100, 10, 20, 0))) {
+                new FoundationBenchmark.UpdateResult(80, 64, 128, 70, 40, 100, 10, 20, 5, 7, 0),
+                new FoundationBenchmark.UpdateResult(32, 64, 256, 70, 40, 100, 10, 20, 5, 7, 0))) {
             for (BenchLine l : other.lines()) {
                 assertEquals("", l.target(), l::toString);
             }
         }
+    }
+
+    @Test
+    void minorFaultsCountsTheFirstTouchOfFreshPages() {
+        long before = FoundationBenchmark.minorFaults();
+        assertTrue(before >= 0, "/proc/self/stat is readable on Linux");
+        // 32 MiB of fresh native memory, one write per 4 KiB page: each first touch is a minor fault.
+        ByteBuffer fresh = ByteBuffer.allocateDirect(32 << 20);
+        for (int i = 0; i < fresh.capacity(); i += 4096) {
+            fresh.put(i, (byte) 1);
+        }
+        long after = FoundationBenchmark.minorFaults();
+        // Transparent huge pages can serve the buffer with far fewer faults; one per 2 MiB at least.
+        assertTrue(after - before >= 16, "minor faults grew by " + (after - before));
     }
 
     private static BenchLine line(String prefix) {
