@@ -61,7 +61,24 @@ final class ActorCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        ActorConfig config = config();
         role.watchParent();
+        LOG.info("effective configuration: " + config);
+        PrometheusMeterRegistry registry = Metrics.registry("actor", "actor", config.actorId());
+        ActorWorker worker = ActorWorker.connect(config, registry, role.security());
+        MetricsServer metrics = role.startMetrics(registry);
+        RoleOptions.closeOnShutdown("actor", worker, metrics);
+        try {
+            worker.start().get();
+            return 0;
+        } catch (ExecutionException e) {
+            // The worker has already logged why, at SEVERE.
+            return 4;
+        }
+    }
+
+    /** The actor's settings from these options; throws {@link IllegalArgumentException} naming a bad one. */
+    ActorConfig config() {
         String id = actorId;
         long seed = model.seed;
         if (id == null || id.isBlank()) {
@@ -79,18 +96,7 @@ final class ActorCommand implements Callable<Integer> {
             case "a3c" -> config = config.withA3c(lossOptions.loss(model.env));
             default -> throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala or a3c");
         }
-        LOG.info("effective configuration: " + config);
-        PrometheusMeterRegistry registry = Metrics.registry("actor", "actor", id);
-        ActorWorker worker = ActorWorker.connect(config, registry, role.security());
-        MetricsServer metrics = role.startMetrics(registry);
-        RoleOptions.closeOnShutdown("actor", worker, metrics);
-        try {
-            worker.start().get();
-            return 0;
-        } catch (ExecutionException e) {
-            // The worker has already logged why, at SEVERE.
-            return 4;
-        }
+        return config;
     }
 
     /** The container's or pod's name in Docker and Kubernetes (HOSTNAME), else the machine's. */

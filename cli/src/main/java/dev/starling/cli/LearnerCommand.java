@@ -44,19 +44,8 @@ final class LearnerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        LearnerConfig config = config();
         role.watchParent();
-        LearnerConfig config = LearnerConfig.defaults(model.env, parameterServer)
-                .withPort(port)
-                .withModel(model.encoderSize, model.lstmSize)
-                .withUnroll(t.unroll)
-                .withSeed(model.seed)
-                .withBatching(learning.batchChunks, learning.queueChunks)
-                .withMaxPolicyLag(learning.maxPolicyLag)
-                .withPublishing(learning.publishEvery, LearnerConfig.DEFAULT_OPTIMIZER_STATE_EVERY_SECONDS)
-                .withOptimizer(learning.optimizer, learning.learningRate)
-                .withLoss(lossOptions.loss(model.env))
-                .withDevice(learning.device)
-                .withMaxMessageBytes(role.maxMessageBytes);
         PrometheusMeterRegistry registry = Metrics.registry("learner");
         Learner learner = Learner.forPort(config, registry, role.security());
         MetricsServer metrics = role.startMetrics(registry);
@@ -70,5 +59,21 @@ final class LearnerCommand implements Callable<Integer> {
             return 4;
         }
         return 0;
+    }
+
+    /** The learner's settings from these options; throws {@link IllegalArgumentException} naming a bad one. */
+    LearnerConfig config() {
+        return LearnerConfig.defaults(model.env, parameterServer)
+                .withPort(port)
+                .withModel(model.encoderSize, model.lstmSize)
+                .withUnroll(t.unroll)
+                .withSeed(model.seed)
+                .withBatching(learning.batchChunks, learning.queueChunks)
+                .withMaxPolicyLag(learning.maxPolicyLag)
+                .withPublishing(learning.publishEvery, LearnerConfig.DEFAULT_OPTIMIZER_STATE_EVERY_SECONDS)
+                .withOptimizer(learning.optimizer, learning.learningRate)
+                .withLoss(lossOptions.loss(model.env))
+                .withDevice(learning.device)
+                .withMaxMessageBytes(role.maxMessageBytes);
     }
 }

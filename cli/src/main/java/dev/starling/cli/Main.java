@@ -7,11 +7,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Properties;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import dev.starling.common.model.Torch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.ArgSpec;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 
 /**
@@ -37,24 +40,77 @@ public final class Main implements Runnable {
     /** Parses and runs; returns the exit code. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         Logging.configure();
-        CommandLine cli = new CommandLine(new Main());
-        cli.setOut(out);
-        cli.setErr(err);
-        cli.setCaseInsensitiveEnumValuesAllowed(true);
+        CommandLine cli;
         try {
-            cli.setDefaultValueProvider(new Defaults(configFile(args)));
+            cli = commandLine(new Main(), configFile(args));
         } catch (IOException | IllegalArgumentException e) {
             err.println("starling: " + e.getMessage());
             return 2;
         }
+        cli.setOut(out);
+        cli.setErr(err);
+        // A mistake in the user's input is one line naming the option, and exit code 2; never a stack trace.
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             if (ex instanceof IllegalArgumentException) {
-                commandLine.getErr().println("starling: " + ex.getMessage());
+                commandLine.getErr().println(commandLine.getCommandSpec().qualifiedName() + ": "
+                        + withOptionNames(ex.getMessage(), commandLine.getCommandSpec()));
                 return 2;
             }
             throw ex;
         });
+        cli.setParameterExceptionHandler((ex, arguments) -> {
+            CommandLine c = ex.getCommandLine();
+            String name = c.getCommandSpec().qualifiedName();
+            c.getErr().println(name + ": " + ex.getMessage() + " (see '" + name + " --help')");
+            return 2;
+        });
         return cli.execute(args);
+    }
+
+    /**
+     * A parser for {@code command} with Starling's defaults: environment variables, then the
+     * properties file {@code config} (may be null), then the annotations.
+     */
+    static CommandLine commandLine(Object command, Path config) throws IOException {
+        CommandLine cli = new CommandLine(command);
+        cli.setCaseInsensitiveEnumValuesAllowed(true);
+        cli.setDefaultValueProvider(new Defaults(config));
+        return cli;
+    }
+
+    /** The configuration file named by {@code STARLING_CONFIG}, which child processes inherit, or null. */
+    static Path inheritedConfigFile() {
+        return configFile(new String[0]);
+    }
+
+    private static final Pattern FIELD = Pattern.compile("\\b(?:[a-z0-9]+\\.)*([a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)*)\\b");
+
+    /**
+     * Settings records name their fields ({@code numEnvs must be in [1, 4096], got 100000}); on
+     * the command line the user knows them as options. Rewrites the message's leading word and
+     * any camel-case word that is the field of one of {@code spec}'s options to the option's name
+     * ({@code --num-envs must be in [1, 4096], got 100000}).
+     */
+    static String withOptionNames(String message, CommandSpec spec) {
+        if (message == null) {
+            return "invalid input";
+        }
+        Matcher m = FIELD.matcher(message);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            String field = m.group(1);
+            boolean leading = m.start() == 0;
+            String option = "--" + field.replaceAll("([A-Z])", "-$1").toLowerCase(Locale.ROOT);
+            boolean camel = !field.equals(field.toLowerCase(Locale.ROOT));
+            boolean afterDashes = m.start() >= 2 && message.startsWith("--", m.start() - 2);
+            if ((leading || camel) && !afterDashes && spec.findOption(option) != null) {
+                m.appendReplacement(out, Matcher.quoteReplacement(option));
+            } else {
+                m.appendReplacement(out, Matcher.quoteReplacement(m.group()));
+            }
+        }
+        m.appendTail(out);
+        return out.toString();
     }
 
     @Override

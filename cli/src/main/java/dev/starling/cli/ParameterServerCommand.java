@@ -61,7 +61,21 @@ final class ParameterServerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        ParameterServerConfig config = config();
         role.watchParent();
+        PrometheusMeterRegistry registry = Metrics.registry("parameter-server");
+        ParameterServer server = ParameterServer.forPort(config, registry, role.security());
+        MetricsServer metrics = role.startMetrics(registry);
+        RoleOptions.closeOnShutdown("parameter-server", server, metrics);
+        server.start();
+        role.writePort(server.port());
+        LOG.info("parameter server listening on port " + server.port());
+        server.awaitTermination();
+        return 0;
+    }
+
+    /** The server's settings from these options; throws {@link IllegalArgumentException} naming a bad one. */
+    ParameterServerConfig config() {
         ParameterServerConfig config = ParameterServerConfig.defaults(port, checkpointDir)
                 .withCheckpointIntervalSeconds(checkpointInterval)
                 .withKeepCheckpoints(keepCheckpoints)
@@ -76,14 +90,6 @@ final class ParameterServerCommand implements Callable<Integer> {
             }
             default -> throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala or a3c");
         }
-        PrometheusMeterRegistry registry = Metrics.registry("parameter-server");
-        ParameterServer server = ParameterServer.forPort(config, registry, role.security());
-        MetricsServer metrics = role.startMetrics(registry);
-        RoleOptions.closeOnShutdown("parameter-server", server, metrics);
-        server.start();
-        role.writePort(server.port());
-        LOG.info("parameter server listening on port " + server.port());
-        server.awaitTermination();
-        return 0;
+        return config;
     }
 }

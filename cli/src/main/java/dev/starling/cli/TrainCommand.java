@@ -13,6 +13,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import java.util.logging.Logger;
 
 import dev.starling.common.env.Environments;
@@ -22,6 +23,7 @@ import dev.starling.common.rl.VTraceConfig;
 import dev.starling.learner.SyncConfig;
 import dev.starling.learner.SyncTrainer;
 import dev.starling.proto.v1.LearnerStatus;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -107,10 +109,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Environments.info(model.env);
-        if (actors < 1 || actors > 256) {
-            throw new IllegalArgumentException("--actors must be in [1, 256], got " + actors);
-        }
+        validateOwnOptions();
         Path dir = runDir != null ? runDir
                 : Path.of("runs", model.env + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         switch (mode) {
@@ -123,7 +122,7 @@ final class TrainCommand implements Callable<Integer> {
             case "a3c":
                 return cluster(dir);
             default:
-                throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala, a3c or sync");
+                throw new IllegalStateException("unreachable: --mode was validated");
         }
     }
 
@@ -160,6 +159,14 @@ final class TrainCommand implements Callable<Integer> {
             }
             actorArgs.add(a);
         }
+        // Every role would refuse a bad option only after the ones before it started: check them all first.
+        validateRole(new ParameterServerCommand(), psArgs, ParameterServerCommand::config);
+        if (learnerArgs != null) {
+            validateRole(new LearnerCommand(), learnerArgs, LearnerCommand::config);
+        }
+        for (List<String> a : actorArgs) {
+            validateRole(new ActorCommand(), a, ActorCommand::config);
+        }
         LOG.info(String.format(Locale.ROOT, "effective configuration: mode %s, env %s, actors %d x %d envs (%d in flight),"
                 + " T %d, encoder %d, LSTM %d, seed %d, %s, %s%s, target %.1f, max frames %d, max seconds %.0f, run dir %s,"
                 + " transport %s",
@@ -170,7 +177,13 @@ final class TrainCommand implements Callable<Integer> {
         ClusterRun.Outcome outcome;
         try (RunFolder run = new RunFolder(dir);
                 ClusterRun cluster = new ClusterRun(new ClusterRun.Plan(dir, psArgs, learnerArgs, actorArgs, metrics, secure))) {
-            cluster.start();
+            try {
+                cluster.start();
+            } catch (IOException e) {
+                // A role that died or hung at start: its log tail is in the message; no stack trace.
+                spec.commandLine().getErr().println("starling train: the cluster did not start: " + e.getMessage());
+                return 3;
+            }
             Progress progress = new Progress(out);
             boolean soak = soakMinutes > 0;
             // Heaps and allocator arenas settle within the first minute or two (measured: the learner's
@@ -214,6 +227,49 @@ final class TrainCommand implements Callable<Integer> {
                     s.getAverageReturn(), s.getFrames(), outcome.seconds(), fps, s.getPolicyVersion(), dir);
             return outcome.solved() ? 0 : 1;
         }
+    }
+
+    /** The options only this command has; throws {@link IllegalArgumentException} naming a bad one. */
+    private void validateOwnOptions() {
+        if (!List.of("impala", "a3c", "sync").contains(mode)) {
+            throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala, a3c or sync");
+        }
+        try {
+            Environments.info(model.env);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--env: " + e.getMessage(), e);
+        }
+        if (actors < 1 || actors > 256) {
+            throw new IllegalArgumentException("--actors must be in [1, 256], got " + actors);
+        }
+        if (Double.isNaN(targetReturn)) {
+            throw new IllegalArgumentException("--target-return must be a number, got " + targetReturn);
+        }
+        if (maxFrames < 0) {
+            throw new IllegalArgumentException("--max-frames must be >= 0 (0 = no limit), got " + maxFrames);
+        }
+        if (!(maxSeconds >= 0) || Double.isInfinite(maxSeconds)) {
+            throw new IllegalArgumentException("--max-seconds must be finite and >= 0 (0 = no limit), got " + maxSeconds);
+        }
+        if (!(soakMinutes >= 0) || Double.isInfinite(soakMinutes)) {
+            throw new IllegalArgumentException("--soak-minutes must be finite and >= 0 (0 = off), got " + soakMinutes);
+        }
+    }
+
+    /**
+     * Parses {@code args} as the role command would in its own process (same defaults from the
+     * environment) and builds its settings, so a value the role would refuse fails here, before
+     * any process starts.
+     */
+    private static <C> void validateRole(C command, List<String> args, Function<C, ?> config)
+            throws IOException {
+        try {
+            Main.commandLine(command, Main.inheritedConfigFile()).parseArgs(args.toArray(String[]::new));
+        } catch (CommandLine.ParameterException e) {
+            // Only a STARLING_<OPTION> variable the role reads can make its arguments unparseable.
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+        config.apply(command);
     }
 
     /** Prints and records each process's growth after warm-up; true if every one stayed flat and the queue bounded. */

@@ -109,8 +109,7 @@ public record LearnerConfig(
             throw new IllegalArgumentException("chunkLimits must not be null");
         }
         if (unroll < 1 || unroll > chunkLimits.maxUnroll()) {
-            throw new IllegalArgumentException("unroll must be in [1, " + chunkLimits.maxUnroll()
-                    + "] (chunkLimits.maxUnroll), got " + unroll);
+            throw new IllegalArgumentException("unroll must be in [1, " + chunkLimits.maxUnroll() + "], got " + unroll);
         }
         if (batchChunks < 1) {
             throw new IllegalArgumentException("batchChunks must be at least 1, got " + batchChunks);

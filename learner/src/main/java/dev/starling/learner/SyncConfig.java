@@ -1,6 +1,7 @@
 package dev.starling.learner;
 
 import dev.starling.common.env.Environments;
+import dev.starling.common.model.ModelConfig;
 import dev.starling.common.rl.ForwardPath;
 import dev.starling.common.rl.LossConfig;
 
@@ -19,17 +20,34 @@ public record SyncConfig(String env, int numEnvs, int unroll, long seed, int enc
         double targetReturn, long maxFrames, double maxSeconds, String device) {
 
     public SyncConfig {
+        try {
+            Environments.info(env);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("env: " + e.getMessage(), e);
+        }
         if (numEnvs < 1 || numEnvs > 4096) {
             throw new IllegalArgumentException("numEnvs must be in [1, 4096], got " + numEnvs);
         }
         if (unroll < 1 || unroll > 1024) {
             throw new IllegalArgumentException("unroll must be in [1, 1024], got " + unroll);
         }
-        if (!(learningRate > 0)) {
-            throw new IllegalArgumentException("learning rate must be > 0, got " + learningRate);
+        if (encoderSize < 1 || encoderSize > ModelConfig.MAX_WIDTH) {
+            throw new IllegalArgumentException("encoderSize must be in [1, " + ModelConfig.MAX_WIDTH + "], got " + encoderSize);
         }
-        if (maxFrames < 0 || maxSeconds < 0) {
-            throw new IllegalArgumentException("max frames and max seconds must be >= 0");
+        if (lstmSize < 1 || lstmSize > ModelConfig.MAX_WIDTH) {
+            throw new IllegalArgumentException("lstmSize must be in [1, " + ModelConfig.MAX_WIDTH + "], got " + lstmSize);
+        }
+        if (!"adam".equals(optimizer) && !"rmsprop".equals(optimizer)) {
+            throw new IllegalArgumentException("optimizer must be adam or rmsprop, got '" + optimizer + "'");
+        }
+        if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
+            throw new IllegalArgumentException("learningRate must be finite and > 0, got " + learningRate);
+        }
+        if (maxFrames < 0) {
+            throw new IllegalArgumentException("maxFrames must be >= 0 (0 = no limit), got " + maxFrames);
+        }
+        if (!(maxSeconds >= 0)) {
+            throw new IllegalArgumentException("maxSeconds must be >= 0 (0 = no limit), got " + maxSeconds);
         }
     }
 

@@ -17,14 +17,17 @@ public record LossConfig(VTraceConfig vtrace, double baselineCost, double entrop
         double rewardScale, boolean normalizeAdvantages) {
 
     public LossConfig {
-        if (!(baselineCost >= 0) || !(entropyCost >= 0)) {
-            throw new IllegalArgumentException("loss costs must be >= 0");
+        if (!(baselineCost >= 0) || Double.isInfinite(baselineCost)) {
+            throw new IllegalArgumentException("baselineCost must be finite and >= 0, got " + baselineCost);
+        }
+        if (!(entropyCost >= 0) || Double.isInfinite(entropyCost)) {
+            throw new IllegalArgumentException("entropyCost must be finite and >= 0, got " + entropyCost);
         }
         if (!(maxGradNorm > 0)) {
-            throw new IllegalArgumentException("max grad norm must be > 0, got " + maxGradNorm);
+            throw new IllegalArgumentException("maxGradNorm must be > 0, got " + maxGradNorm);
         }
         if (!(rewardScale > 0) || Double.isInfinite(rewardScale)) {
-            throw new IllegalArgumentException("reward scale must be finite and > 0, got " + rewardScale);
+            throw new IllegalArgumentException("rewardScale must be finite and > 0, got " + rewardScale);
         }
     }
 

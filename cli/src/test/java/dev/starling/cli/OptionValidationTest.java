@@ -1,0 +1,94 @@
+package dev.starling.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import picocli.CommandLine;
+
+/**
+ * A mistake in an option fails at once: one line naming the option, the value and the valid
+ * range, exit code 2, and nothing started (no run folder, no child process), whichever role
+ * would have refused the value.
+ */
+class OptionValidationTest {
+
+    @ParameterizedTest(name = "train {0}")
+    @CsvSource(delimiter = '|', value = {
+        // The learner refused these after the parameter server had started:
+        "--unroll 0                    | starling train: --unroll must be in [1, 1024], got 0",
+        "--learning-rate -1            | starling train: --learning-rate must be finite and > 0, got -1.0",
+        // An actor refused this after the parameter server and the learner had started:
+        "--num-envs 100000             | starling train: --num-envs must be in [1, 4096], got 100000",
+        "--max-in-flight 0             | starling train: --max-in-flight must be in [1, 1024], got 0",
+        "--entropy-cost -1             | starling train: --entropy-cost must be finite and >= 0, got -1.0",
+        "--batch-chunks 3              | starling train: --queue-chunks must be at least --batch-chunks (3): the trainer takes a whole batch from the queue, got 2",
+        // The a3c parameter server:
+        "--mode a3c --max-staleness -1 | starling train: --max-staleness must be >= 0, got -1",
+        "--mode a3c --learning-rate 0  | starling train: --learning-rate must be finite and > 0, got 0.0",
+        // The synchronous trainer:
+        "--mode sync --unroll 2000     | starling train: --unroll must be in [1, 1024], got 2000",
+        // The launcher's own:
+        "--max-seconds -5              | starling train: --max-seconds must be finite and >= 0 (0 = no limit), got -5.0",
+        "--actors 0                    | starling train: --actors must be in [1, 256], got 0",
+        "--env pong                    | starling train: --env: unknown environment 'pong'; valid names: cartpole, masked-cartpole, repeat-previous, scripted",
+        "--unroll abc                  | starling train: Invalid value for option '--unroll': 'abc' is not an int (see 'starling train --help')",
+    })
+    void aBadTrainOptionIsOneLineAndStartsNothing(String options, String expected, @TempDir Path dir) {
+        Path runDir = dir.resolve("run");
+        List<String> args = new ArrayList<>(List.of("train", "--run-dir", runDir.toString()));
+        args.addAll(List.of(options.trim().split("\\s+")));
+        Set<Long> before = descendants();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args.toArray(String[]::new));
+        assertEquals(2, code, err.toString());
+        assertEquals(expected.trim(), err.toString().strip(), "exactly one line");
+        assertEquals("", out.toString());
+        assertFalse(Files.exists(runDir), "a run folder was created");
+        assertEquals(before, descendants(), "a process was started");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "learner --unroll 0                 | starling learner: --unroll must be in [1, 1024], got 0",
+        "actor --num-envs 100000            | starling actor: --num-envs must be in [1, 4096], got 100000",
+        "parameter-server --keep-checkpoints 0 | starling parameter-server: --keep-checkpoints must be at least 1, got 0",
+    })
+    void aRoleStartedByHandNamesItsOptionToo(String command, String expected) {
+        StringWriter err = new StringWriter();
+        int code = Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true),
+                command.trim().split("\\s+"));
+        assertEquals(2, code, err.toString());
+        assertEquals(expected.trim(), err.toString().strip());
+    }
+
+    @Test
+    void onlyFieldsThatAreOptionsOfTheCommandAreRenamed() {
+        CommandLine.Model.CommandSpec train = new CommandLine(new TrainCommand()).getCommandSpec();
+        assertEquals("--num-envs must be in [1, 4096], got 0",
+                Main.withOptionNames("numEnvs must be in [1, 4096], got 0", train));
+        assertEquals("--max-staleness must be >= 0, got -1",
+                Main.withOptionNames("a3c.maxStaleness must be >= 0, got -1", train));
+        // Not an option of train: left as it is; a lower-case word only at the start.
+        assertEquals("checkpointDir is missing; got unroll 3",
+                Main.withOptionNames("checkpointDir is missing; got unroll 3", train));
+        assertEquals("unknown --mode 'x'", Main.withOptionNames("unknown --mode 'x'", train));
+    }
+
+    private static Set<Long> descendants() {
+        return ProcessHandle.current().descendants().map(ProcessHandle::pid).collect(Collectors.toSet());
+    }
+}
