@@ -229,13 +229,18 @@ final class GradientApplier implements AutoCloseable {
             if (problem != null) {
                 throw reject(problem, update);
             }
+            boolean otherIncarnation = !sameIncarnation(update);
             long lag = held - update.getBaseVersion();
-            staleness.record(lag);
-            if (lag > settings.maxStaleness()) {
+            if (!otherIncarnation) {
+                staleness.record(lag);
+            }
+            if (otherIncarnation || lag > settings.maxStaleness()) {
                 staleCounter.increment();
                 stale++;
-                LOG.log(Level.DEBUG, "dropped gradient {0} from ''{1}'': {2} versions stale, at most {3} accepted",
-                        Long.toUnsignedString(update.getSequence()), update.getActorId(), lag, settings.maxStaleness());
+                LOG.log(Level.DEBUG, "dropped gradient {0} from ''{1}'': {2}", Long.toUnsignedString(update.getSequence()),
+                        update.getActorId(), otherIncarnation
+                                ? "computed on another incarnation's weights (this server restarted)"
+                                : lag + " versions stale, at most " + settings.maxStaleness() + " accepted");
                 // The episodes happened even though their gradient is dropped.
                 recordEpisodes(update);
                 publishProgress();
@@ -325,6 +330,21 @@ final class GradientApplier implements AutoCloseable {
         }
     }
 
+    /**
+     * Puts the current optimizer state into the store with the weights it belongs to (the held
+     * version), if it changed since the last export: before a checkpoint, so it holds them as a
+     * pair. No effect unless running.
+     */
+    void storeOptimizerState() {
+        synchronized (lock) {
+            if (state == State.RUNNING && optimizer.steps() != exportedSteps) {
+                if (store.attachOptimizerState(version, optimizer.exportState(specHash))) {
+                    exportedSteps = optimizer.steps();
+                }
+            }
+        }
+    }
+
     /** Empty store: the configured model from its seed becomes version 0, with fresh statistics. */
     private void initialise() {
         OptimizerState opt = optimizer.exportState(specHash);
@@ -344,17 +364,25 @@ final class GradientApplier implements AutoCloseable {
                     + ") from a checkpoint, but a3c.model " + settings.model() + " has spec " + ModelSpecs.hex(specHash)
                     + ": use the checkpoint's model sizes or another checkpoint directory");
         }
-        // The store validated these weights (size, finiteness) when it restored them.
-        codec.write(held.parameters().getWeights());
         version = held.version();
         learnerUpdates = held.learnerUpdates();
         OptimizerState opt = held.optimizerState();
         if (opt != null && opt.getAlgorithm().equals(optimizer.algorithm())) {
+            // The statistics with the weights they belong to; versions continue above the newest.
+            // The store validated these weights (size, finiteness) when it restored them.
+            codec.write(held.optimizerStateParameters().getWeights());
             optimizer.importState(opt, specHash);
             exportedSteps = optimizer.steps();
-            LOG.log(Level.INFO, "a3c: continuing from version {0,number,#} with the {1} state of version {2,number,#}"
-                    + " ({3,number,#} steps)", version, opt.getAlgorithm(), held.optimizerStateVersion(), opt.getStep());
+            LOG.log(Level.INFO, "a3c: continuing from the weights of version {0,number,#} with their {1} state"
+                    + " ({2,number,#} steps)", held.optimizerStateVersion(), opt.getAlgorithm(), opt.getStep());
+            if (held.optimizerStateVersion() != version) {
+                // Newer weights were held without their statistics: serve the pair's weights from
+                // now on, as the next version, so watchers play what the gradients will apply to.
+                version++;
+                store.advance(codec.encode(version), null, learnerUpdates);
+            }
         } else {
+            codec.write(held.parameters().getWeights());
             if (opt == null) {
                 LOG.log(Level.INFO, "a3c: continuing from version {0,number,#} with fresh {1} statistics"
                         + " (the checkpoint holds no optimizer state)", version, optimizer.algorithm());
@@ -373,6 +401,14 @@ final class GradientApplier implements AutoCloseable {
         for (int i = 0; i < u.getEpisodeReturnsCount(); i++) {
             returns.accept(u.getEpisodeReturns(i), u.getEpisodeLengths(i));
         }
+    }
+
+    /**
+     * Whether {@code u} was computed on weights of this server's incarnation. 0 (unset) counts as
+     * this one: versions are then compared as they are.
+     */
+    private boolean sameIncarnation(GradientUpdate u) {
+        return u.getBaseIncarnation() == 0 || u.getBaseIncarnation() == store.incarnation();
     }
 
     /** Adds the staleness of an applied gradient to the window, dropping the oldest when full; holds lock. */
@@ -428,7 +464,7 @@ final class GradientApplier implements AutoCloseable {
                         + " (its square would overflow the optimizer's float32 statistics)");
             }
         }
-        if (u.getBaseVersion() < 0 || u.getBaseVersion() > held) {
+        if (sameIncarnation(u) && (u.getBaseVersion() < 0 || u.getBaseVersion() > held)) {
             return Rejection.invalid("future_version", "base_version " + Long.toUnsignedString(u.getBaseVersion())
                     + " is newer than the server's version " + held);
         }

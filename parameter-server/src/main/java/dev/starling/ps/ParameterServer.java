@@ -213,6 +213,10 @@ public final class ParameterServer implements AutoCloseable {
             return Optional.empty();
         }
         synchronized (checkpointLock) {
+            if (applier != null) {
+                // a3c: the server owns the statistics; checkpoint them with the newest weights.
+                applier.storeOptimizerState();
+            }
             ParameterSnapshot s = store.current();
             if (s == null || s == checkpointed) {
                 return Optional.empty();
@@ -273,12 +277,17 @@ public final class ParameterServer implements AutoCloseable {
             return;
         }
         Checkpoint c = loaded.get().checkpoint();
-        ParameterSnapshot s = new ParameterSnapshot(c.getParameters(),
-                c.hasOptimizerState() ? c.getOptimizerState() : null,
-                c.getOptimizerStateVersion(), c.getLearnerUpdates(), System.nanoTime());
+        // Checkpoints hold the optimizer state with the weights it belongs to (older ones did not:
+        // their state is still the best there is for their weights).
+        ParameterSnapshot s = c.hasOptimizerState()
+                ? new ParameterSnapshot(c.getParameters(), c.getOptimizerState(),
+                        c.hasOptimizerStateParameters() ? c.getOptimizerStateParameters() : c.getParameters(),
+                        c.getLearnerUpdates(), System.nanoTime())
+                : ParameterSnapshot.weightsOnly(c.getParameters(), c.getLearnerUpdates(), System.nanoTime());
         if (store.restore(s)) {
             synchronized (checkpointLock) {
-                checkpointed = s;
+                // What the store installed (stamped with this incarnation): unchanged, so not rewritten.
+                checkpointed = store.current();
             }
             LOG.log(Level.INFO, "restored version {0,number,#} ({1,number,#} learner updates) from {2}",
                     s.version(), s.learnerUpdates(), loaded.get().file());
@@ -296,6 +305,11 @@ public final class ParameterServer implements AutoCloseable {
         }
     }
 
+    /**
+     * The checkpoint of {@code s}: the newest weights, and the optimizer state with the weights it
+     * belongs to (a few versions older when a learner sends its state only every few seconds), so
+     * a restart never pairs newer weights with older statistics.
+     */
     static Checkpoint toCheckpoint(ParameterSnapshot s, Provenance provenance) {
         Instant now = Instant.now();
         Checkpoint.Builder b = Checkpoint.newBuilder()
@@ -304,7 +318,8 @@ public final class ParameterServer implements AutoCloseable {
                 .setProvenance(provenance)
                 .setCreatedAt(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()));
         if (s.hasOptimizerState()) {
-            b.setOptimizerState(s.optimizerState()).setOptimizerStateVersion(s.optimizerStateVersion());
+            b.setOptimizerState(s.optimizerState()).setOptimizerStateVersion(s.optimizerStateVersion())
+                    .setOptimizerStateParameters(s.optimizerStateParameters());
         }
         return b.build();
     }

@@ -118,9 +118,12 @@ final class ParameterServerService implements ParameterServerGrpc.AsyncService, 
                     .asRuntimeException());
             return;
         }
-        GetParametersResponse.Builder b = GetParametersResponse.newBuilder().setParameters(s.parameters());
+        GetParametersResponse.Builder b = GetParametersResponse.newBuilder();
         if (request.getIncludeOptimizerState() && s.hasOptimizerState()) {
-            b.setOptimizerState(s.optimizerState());
+            // A learner resumes from the optimizer state and the weights it belongs to.
+            b.setParameters(s.optimizerStateParameters()).setOptimizerState(s.optimizerState());
+        } else {
+            b.setParameters(s.parameters());
         }
         responseObserver.onNext(b.build());
         responseObserver.onCompleted();
@@ -146,7 +149,8 @@ final class ParameterServerService implements ParameterServerGrpc.AsyncService, 
      * exist) or an overlong subscriber id fails with INVALID_ARGUMENT and is counted. Proto3 cannot
      * tell {@code after_version = 0} from "unset", and version 0 is a real version (the freshly
      * initialised model): a subscriber asking after 0 therefore also gets version 0, so a new
-     * actor is never left waiting for weights the server already has.
+     * actor is never left waiting for weights the server already has. A subscriber whose
+     * {@code after_incarnation} is another one's gets the current version at once.
      */
     @Override
     public void watchParameters(WatchParametersRequest request, StreamObserver<Parameters> responseObserver) {
@@ -162,7 +166,10 @@ final class ParameterServerService implements ParameterServerGrpc.AsyncService, 
             call.onError(problem.toException());
             return;
         }
-        long after = request.getAfterVersion() == 0 ? -1 : request.getAfterVersion();
+        // A subscriber holding another incarnation's weights (this server restarted) gets the current
+        // version whatever its number: versions of different incarnations are not comparable.
+        boolean otherIncarnation = request.getAfterIncarnation() != 0 && request.getAfterIncarnation() != store.incarnation();
+        long after = request.getAfterVersion() == 0 || otherIncarnation ? -1 : request.getAfterVersion();
         String id = request.getSubscriberId().isEmpty() ? "anonymous" : request.getSubscriberId();
         ParameterWatcher[] self = new ParameterWatcher[1];
         ParameterWatcher w = new ParameterWatcher(id, after, call, broadcastExecutor, broadcastTimer,
@@ -176,7 +183,8 @@ final class ParameterServerService implements ParameterServerGrpc.AsyncService, 
             w.close(Status.UNAVAILABLE.withDescription("the parameter server is shutting down"));
             return;
         }
-        LOG.log(Level.INFO, "watcher {0} subscribed after version {1}", id, request.getAfterVersion());
+        LOG.log(Level.INFO, "watcher {0} subscribed after version {1}{2}", id, request.getAfterVersion(),
+                otherIncarnation ? " of another incarnation: sending the current version" : "");
         w.offer(store.current(), false);
     }
 

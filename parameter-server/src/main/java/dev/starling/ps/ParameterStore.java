@@ -1,6 +1,7 @@
 package dev.starling.ps;
 
 import java.lang.System.Logger.Level;
+import java.security.SecureRandom;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -43,6 +44,7 @@ public final class ParameterStore {
     static final String ROLE = "parameter-server";
 
     private final MeterRegistry registry;
+    private final long incarnation = newIncarnation();
     private final Object lock = new Object();
     private final List<Consumer<ParameterSnapshot>> listeners = new CopyOnWriteArrayList<>();
     /** Written under {@code lock}; read without it. */
@@ -93,17 +95,15 @@ public final class ParameterStore {
             if (problem != null) {
                 throw reject(problem);
             }
-            OptimizerState opt = held == null ? null : held.optimizerState();
-            long optVersion = held == null ? 0 : held.optimizerStateVersion();
-            if (request.hasOptimizerState()) {
-                opt = request.getOptimizerState();
-                optVersion = p.getVersion();
-            }
-            next = new ParameterSnapshot(p, opt, optVersion, request.getLearnerUpdates(), System.nanoTime());
+            Parameters stamped = stamp(p);
+            next = request.hasOptimizerState()
+                    ? new ParameterSnapshot(stamped, request.getOptimizerState(), stamped, request.getLearnerUpdates(),
+                            System.nanoTime())
+                    : successor(held, stamped, request.getLearnerUpdates());
             current = next;
         }
         notifyListeners(next);
-        return PublishParametersResponse.newBuilder().setVersion(next.version()).build();
+        return PublishParametersResponse.newBuilder().setVersion(next.version()).setIncarnation(incarnation).build();
     }
 
     /**
@@ -121,13 +121,16 @@ public final class ParameterStore {
         if (problem != null) {
             throw new IllegalArgumentException(problem.message());
         }
+        ParameterSnapshot restored = new ParameterSnapshot(stamp(snapshot.parameters()), snapshot.optimizerState(),
+                snapshot.optimizerStateParameters() == null ? null : stamp(snapshot.optimizerStateParameters()),
+                snapshot.learnerUpdates(), snapshot.publishedAtNanos());
         synchronized (lock) {
-            if (sealed || checkSuccessor(current, snapshot.parameters()) != null) {
+            if (sealed || checkSuccessor(current, restored.parameters()) != null) {
                 return false;
             }
-            current = snapshot;
+            current = restored;
         }
-        notifyListeners(snapshot);
+        notifyListeners(restored);
         return true;
     }
 
@@ -161,13 +164,10 @@ public final class ParameterStore {
             if (problem != null) {
                 throw new IllegalStateException("internal update refused: " + problem.message());
             }
-            OptimizerState opt = held == null ? null : held.optimizerState();
-            long optVersion = held == null ? 0 : held.optimizerStateVersion();
-            if (optimizerState != null) {
-                opt = optimizerState;
-                optVersion = p.getVersion();
-            }
-            next = new ParameterSnapshot(p, opt, optVersion, learnerUpdates, System.nanoTime());
+            Parameters stamped = stamp(p);
+            next = optimizerState != null
+                    ? new ParameterSnapshot(stamped, optimizerState, stamped, learnerUpdates, System.nanoTime())
+                    : successor(held, stamped, learnerUpdates);
             current = next;
         }
         notifyListeners(next);
@@ -187,7 +187,7 @@ public final class ParameterStore {
             if (sealed || held == null || held.version() != version) {
                 return false;
             }
-            current = new ParameterSnapshot(held.parameters(), optimizerState, version, held.learnerUpdates(),
+            current = new ParameterSnapshot(held.parameters(), optimizerState, held.parameters(), held.learnerUpdates(),
                     held.publishedAtNanos());
             return true;
         }
@@ -229,6 +229,28 @@ public final class ParameterStore {
         }
     }
 
+    /**
+     * This server's incarnation: drawn at random (nonzero) when the store is made, so it differs
+     * in every parameter server process. Everything stored carries it; versions are compared only
+     * within one incarnation (see {@code Parameters.incarnation} in model.proto).
+     */
+    public long incarnation() {
+        return incarnation;
+    }
+
+    /** New weights that keep the optimizer state (and the weights it belongs to) held so far. */
+    private static ParameterSnapshot successor(ParameterSnapshot held, Parameters p, long learnerUpdates) {
+        return held == null
+                ? ParameterSnapshot.weightsOnly(p, learnerUpdates, System.nanoTime())
+                : new ParameterSnapshot(p, held.optimizerState(), held.optimizerStateParameters(), learnerUpdates,
+                        System.nanoTime());
+    }
+
+    /** {@code p} carrying this server's incarnation (shares the weight bytes). */
+    private Parameters stamp(Parameters p) {
+        return p.getIncarnation() == incarnation ? p : p.toBuilder().setIncarnation(incarnation).build();
+    }
+
     /** Null if {@code p} (already validated) may replace {@code held}. */
     private static Rejection checkSuccessor(ParameterSnapshot held, Parameters p) {
         if (held == null) {
@@ -259,6 +281,14 @@ public final class ParameterStore {
                 LOG.log(Level.WARNING, "parameter listener failed", e);
             }
         }
+    }
+
+    private static long newIncarnation() {
+        long n = 0;
+        while (n == 0) {
+            n = new SecureRandom().nextLong();
+        }
+        return n;
     }
 
     private double versionOrNaN() {

@@ -3,6 +3,7 @@ package dev.starling.ps;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -60,9 +61,11 @@ class CheckpointTest {
         Path file = dir.resolve("checkpoint-000000000008.ckpt");
         assertTrue(Files.isRegularFile(file), "final checkpoint written on close");
         Checkpoint c = CheckpointStore.read(file);
-        assertEquals(p8, c.getParameters());
+        assertEquals(p8, TestModels.plain(c.getParameters()));
         assertEquals(opt, c.getOptimizerState());
         assertEquals(7, c.getOptimizerStateVersion());
+        // The optimizer state is kept with the weights it belongs to, not paired with newer ones.
+        assertEquals(p7, TestModels.plain(c.getOptimizerStateParameters()));
         assertEquals(80, c.getLearnerUpdates());
         assertTrue(c.getCreatedAt().getSeconds() > 1_700_000_000L, "creation time recorded");
         Provenance prov = c.getProvenance();
@@ -81,8 +84,11 @@ class CheckpointTest {
         assertEquals(80, s.learnerUpdates());
         GetParametersResponse got = second.blocking().getParameters(
                 GetParametersRequest.newBuilder().setIncludeOptimizerState(true).build());
-        assertEquals(p8, got.getParameters());
+        assertEquals(p7, TestModels.plain(got.getParameters()), "a learner resumes from the state's own weights");
         assertEquals(opt, got.getOptimizerState());
+        assertNotEquals(first.server.store().incarnation(), second.server.store().incarnation(),
+                "a restarted server is a new incarnation");
+        assertEquals(second.server.store().incarnation(), s.parameters().getIncarnation());
 
         assertEquals(Optional.empty(), second.server.checkpointNow(), "the restored version is not rewritten");
         // The version never goes backwards across the restart.
@@ -123,7 +129,7 @@ class CheckpointTest {
 
         Harness h = Harness.start(grpc, config());
         assertEquals(1, h.server.store().current().version(), "fell back to the older valid checkpoint");
-        assertEquals(TestModels.params(1), h.server.store().current().parameters());
+        assertEquals(TestModels.params(1), TestModels.plain(h.server.store().current().parameters()));
         assertFalse(Files.exists(newest), "the damaged file is moved aside");
         assertTrue(Files.exists(newest.resolveSibling(newest.getFileName() + CheckpointStore.CORRUPT_SUFFIX)));
     }
@@ -241,7 +247,7 @@ class CheckpointTest {
     }
 
     private static Checkpoint checkpoint(Parameters p) {
-        ParameterSnapshot s = new ParameterSnapshot(p, null, 0, p.getVersion(), System.nanoTime());
+        ParameterSnapshot s = ParameterSnapshot.weightsOnly(p, p.getVersion(), System.nanoTime());
         return ParameterServer.toCheckpoint(s, Provenances.current(Map.of()));
     }
 }

@@ -55,9 +55,15 @@ final class Harness {
      * client asks for that many messages and then only for what {@link WatchClient#request} asks.
      */
     WatchClient watch(GrpcCleanupExtension grpc, long afterVersion, int initialRequests) {
+        return watch(grpc, afterVersion, 0, initialRequests);
+    }
+
+    /** As {@link #watch(GrpcCleanupExtension, long, int)} for a subscriber holding {@code afterIncarnation}'s weights. */
+    WatchClient watch(GrpcCleanupExtension grpc, long afterVersion, long afterIncarnation, int initialRequests) {
         WatchClient client = new WatchClient(initialRequests);
         ParameterServerGrpc.newStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS).watchParameters(
-                WatchParametersRequest.newBuilder().setAfterVersion(afterVersion).setSubscriberId("test").build(),
+                WatchParametersRequest.newBuilder().setAfterVersion(afterVersion).setAfterIncarnation(afterIncarnation)
+                        .setSubscriberId("test").build(),
                 client);
         grpc.register(client);
         return client;

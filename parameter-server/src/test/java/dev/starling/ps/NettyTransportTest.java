@@ -38,7 +38,7 @@ class NettyTransportTest {
         Parameters p = TestModels.params(3);
         ParameterServerGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
                 .publishParameters(TestModels.publish(p));
-        assertEquals(p, ParameterServerGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
-                .getParameters(GetParametersRequest.getDefaultInstance()).getParameters());
+        assertEquals(p, TestModels.plain(ParameterServerGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+                .getParameters(GetParametersRequest.getDefaultInstance()).getParameters()));
     }
 }

@@ -229,7 +229,7 @@ class ParameterServerFuzzTest {
         GradientAck applied = pushOne(a3cChannel, TestModels.update(0, 0, TestModels.gradient(1)));
         assertTrue(applied.getApplied());
         assertEquals(A3C_HELD, applied.getVersion());
-        World world = new World(new ParameterSnapshot(heldParams, heldOpt, HELD, HELD * 10, 0), specHash,
+        World world = new World(new ParameterSnapshot(heldParams, heldOpt, heldParams, HELD * 10, 0), specHash,
                 new ParameterCodecView((int) ModelSpecs.elementCount(heldParams.getSpec())));
 
         byte[] impalaBefore = held(impalaChannel);

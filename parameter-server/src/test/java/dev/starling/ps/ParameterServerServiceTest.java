@@ -67,17 +67,22 @@ class ParameterServerServiceTest {
         assertEquals(0, r.getVersion());
 
         GetParametersResponse plain = h.blocking().getParameters(GET);
-        assertEquals(p, plain.getParameters());
+        assertEquals(p, TestModels.plain(plain.getParameters()));
+        assertEquals(h.server.store().incarnation(), plain.getParameters().getIncarnation(),
+                "the server stamps its incarnation on what it serves");
+        assertEquals(h.server.store().incarnation(), r.getIncarnation());
         assertFalse(plain.hasOptimizerState(), "optimizer state only when asked for");
         GetParametersResponse full = h.blocking().getParameters(GET_WITH_OPTIMIZER);
         assertEquals(opt, full.getOptimizerState());
 
-        // A later publish without optimizer state keeps the newest one known.
+        // A later publish without optimizer state keeps the newest one known, with the weights it
+        // belongs to: a learner asking for the state resumes from that pair, watchers get the newest.
         Parameters p1 = TestModels.params(1, 2);
         h.blocking().publishParameters(TestModels.publish(p1));
         GetParametersResponse later = h.blocking().getParameters(GET_WITH_OPTIMIZER);
-        assertEquals(p1, later.getParameters());
+        assertEquals(p, TestModels.plain(later.getParameters()));
         assertEquals(opt, later.getOptimizerState());
+        assertEquals(p1, TestModels.plain(h.blocking().getParameters(GET).getParameters()));
         assertEquals(0, h.server.store().current().optimizerStateVersion());
         assertEquals(10, h.server.store().current().learnerUpdates());
         assertEquals(1.0, h.gauge("starling.parameters.version"));
@@ -181,6 +186,27 @@ class ParameterServerServiceTest {
         assertEquals(heldOpt, now.getOptimizerState());
     }
 
+    /**
+     * A subscriber that holds a newer version of another incarnation (this server restarted from
+     * an older checkpoint) gets the current version at once instead of waiting for a number it
+     * has passed; a subscriber of this incarnation still gets only newer versions.
+     */
+    @Test
+    void aSubscriberOfAnotherIncarnationGetsTheCurrentVersionWhateverItsNumber() throws Exception {
+        Harness h = Harness.start(grpc);
+        h.blocking().publishParameters(TestModels.publish(TestModels.params(5)));
+        long incarnation = h.server.store().incarnation();
+        Harness.WatchClient other = h.watch(grpc, 1275, incarnation + 1, -1);
+        Parameters got = other.next();
+        assertEquals(5, got.getVersion());
+        assertEquals(incarnation, got.getIncarnation());
+
+        Harness.WatchClient same = h.watch(grpc, 5, incarnation, -1);
+        h.blocking().publishParameters(TestModels.publish(TestModels.params(6, 2)));
+        assertEquals(6, same.next().getVersion(), "only newer versions within the incarnation");
+        assertEquals(6, other.next().getVersion());
+    }
+
     @Test
     void watchSendsTheCurrentVersionAtOnceThenEachNewerOne() throws Exception {
         Harness h = Harness.start(grpc);
@@ -190,7 +216,7 @@ class ParameterServerServiceTest {
         for (long v = 2; v <= 4; v++) {
             Parameters p = TestModels.params(v, v);
             h.blocking().publishParameters(TestModels.publish(p));
-            assertEquals(p, w.next(), "version " + v);
+            assertEquals(p, TestModels.plain(w.next()), "version " + v);
         }
         assertTrue(h.registry.get("starling.weights.broadcast").timer().count() >= 3);
         assertEquals(4.0, h.gauge("starling.parameters.version"));
@@ -241,7 +267,7 @@ class ParameterServerServiceTest {
         // message, the newest, and nothing queued behind it.
         slow.request(1);
         Parameters got = slow.next();
-        assertEquals(newest, got, "the slow subscriber gets the newest version");
+        assertEquals(newest, TestModels.plain(got), "the slow subscriber gets the newest version");
         slow.request(10);
         Thread.sleep(200);
         List<Parameters> extra = new ArrayList<>();

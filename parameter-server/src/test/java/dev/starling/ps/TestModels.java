@@ -20,6 +20,11 @@ import dev.starling.proto.v1.PublishParametersRequest;
 /** Real weight messages from small libtorch models, built once per (config, seed) and cached. */
 final class TestModels {
 
+    /** {@code p} without the server's incarnation stamp: what the publisher sent. */
+    static Parameters plain(Parameters p) {
+        return p.toBuilder().clearIncarnation().build();
+    }
+
     static final ModelConfig CONFIG = new ModelConfig(2, 2, 8, 8);
     static final ModelConfig OTHER_CONFIG = new ModelConfig(3, 2, 8, 8);
 
