@@ -36,6 +36,7 @@ import dev.starling.common.rollout.EpisodeBuffer;
 import dev.starling.common.rollout.ReturnTracker;
 import dev.starling.common.rollout.RolloutCollector;
 import dev.starling.common.wire.ChunkCodec;
+import dev.starling.common.wire.Lineage;
 import dev.starling.proto.v1.ChunkAck;
 import dev.starling.proto.v1.GradientAck;
 import dev.starling.proto.v1.GradientUpdate;
@@ -139,6 +140,9 @@ public final class ActorWorker implements AutoCloseable {
     private final Counter reconnectCounter;
     private final Counter streamFailureCounter;
     private final AtomicLong weightsVersion = new AtomicLong(-1);
+    private final Counter incarnations;
+    /** The weights loaded into the local model (version and incarnation); confined to the play thread. */
+    private Parameters playing;
     private final AtomicLong frames = new AtomicLong();
     private final AtomicLong episodes = new AtomicLong();
     private final AtomicLong chunksSent = new AtomicLong();
@@ -187,6 +191,9 @@ public final class ActorWorker implements AutoCloseable {
                 .description("Learner streams opened after a failed one").tag("actor", id).register(registry);
         streamFailureCounter = Counter.builder("starling.actor.stream.failures")
                 .description("Learner streams that failed, ended or timed out").tag("actor", id).register(registry);
+        incarnations = Counter.builder(Metrics.PARAMETERS_INCARNATIONS)
+                .description("Parameter server incarnations whose weights this actor played (one more per server"
+                        + " restart it followed)").tag("actor", id).register(registry);
         this.weights = new WeightsSubscriber(parameterServerChannel, id, config.parameterServer(), this::wake);
         this.thread = new Thread(this::run, "starling-actor-" + id);
         this.thread.setDaemon(true);
@@ -374,7 +381,7 @@ public final class ActorWorker implements AutoCloseable {
         while (!stopping) {
             checkWeightsStream();
             Parameters newest = weights.newest();
-            if (newest != null && newest.getVersion() > weightsVersion.get()) {
+            if (newest != null && Lineage.supersedes(newest, playing)) {
                 // Between chunks only: every action of a chunk comes from one version.
                 load(codec, newest);
             }
@@ -383,7 +390,8 @@ public final class ActorWorker implements AutoCloseable {
             recordEpisodes(finished, tracker);
             Message message;
             if (gradients == null) {
-                message = ChunkCodec.encode(rollout, config.actorId(), sequence, weightsVersion.get(), specHash, finished);
+                message = ChunkCodec.encode(rollout, config.actorId(), sequence, playing.getVersion(),
+                        playing.getIncarnation(), specHash, finished);
             } else {
                 UpdateStats stats = gradients.computeGradients(rollout);
                 if (!stats.applied()) {
@@ -404,7 +412,8 @@ public final class ActorWorker implements AutoCloseable {
         GradientUpdate.Builder b = GradientUpdate.newBuilder()
                 .setActorId(config.actorId())
                 .setSequence(sequence)
-                .setBaseVersion(weightsVersion.get())
+                .setBaseVersion(playing.getVersion())
+                .setBaseIncarnation(playing.getIncarnation())
                 .setSpecHash(specHash)
                 .setGradient(codec.encodeGradients())
                 .setFrames(rollout.frames());
@@ -602,6 +611,10 @@ public final class ActorWorker implements AutoCloseable {
             throw new ActorFailedException("weights version " + p.getVersion() + " from the parameter server at "
                     + config.parameterServer() + " cannot be loaded: " + e.getMessage(), e);
         }
+        if (playing == null || playing.getIncarnation() != p.getIncarnation()) {
+            incarnations.increment();
+        }
+        playing = p;
         long previous = weightsVersion.getAndSet(p.getVersion());
         if (previous < 0) {
             Gauge.builder(Metrics.PARAMETERS_VERSION, weightsVersion, AtomicLong::get)

@@ -11,6 +11,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
 import dev.starling.common.grpc.Backoff;
+import dev.starling.common.wire.Lineage;
 import dev.starling.proto.v1.ParameterServerGrpc;
 import dev.starling.proto.v1.Parameters;
 import dev.starling.proto.v1.WatchParametersRequest;
@@ -26,7 +27,9 @@ import io.grpc.StatusRuntimeException;
  * versions and memory stays at one weight blob.
  *
  * <p>The stream asks for versions after the newest one held (0 at first, which the server
- * answers with version 0 too). It is long-lived, so it has no deadline; the channel's keepalive
+ * answers with version 0 too), naming that version's incarnation: a restarted server (a new
+ * incarnation, maybe holding a lower version) answers with its current weights, which replace
+ * the ones held ({@link Lineage}). It is long-lived, so it has no deadline; the channel's keepalive
  * detects a dead peer. On any stream error or end it reconnects with {@link Backoff#reconnect()}
  * (exponential, full jitter), logging one WARNING per outage rather than per attempt; a received
  * message ends the outage and resets the backoff. A status that retrying cannot fix (see
@@ -150,7 +153,7 @@ final class WeightsSubscriber implements AutoCloseable {
                 }
             }
             first = false;
-            Status status = watchOnce(Math.max(0, newestVersion()));
+            Status status = watchOnce(newest.get());
             if (closed) {
                 break;
             }
@@ -175,8 +178,11 @@ final class WeightsSubscriber implements AutoCloseable {
         }
     }
 
-    /** One stream: returns how it ended (UNAVAILABLE if the server completed it). */
-    private Status watchOnce(long afterVersion) {
+    /**
+     * One stream, after the weights held (null: none): returns how it ended (UNAVAILABLE if the
+     * server completed it).
+     */
+    private Status watchOnce(Parameters held) {
         Context.CancellableContext ctx = Context.current().withCancellation();
         current.set(ctx);
         if (closed) {
@@ -185,11 +191,13 @@ final class WeightsSubscriber implements AutoCloseable {
         }
         Context previous = ctx.attach();
         try {
-            WatchParametersRequest request = WatchParametersRequest.newBuilder()
-                    .setAfterVersion(afterVersion).setSubscriberId(subscriberId).build();
+            WatchParametersRequest.Builder request = WatchParametersRequest.newBuilder().setSubscriberId(subscriberId);
+            if (held != null) {
+                request.setAfterVersion(held.getVersion()).setAfterIncarnation(held.getIncarnation());
+            }
             // No deadline: the stream lives as long as the actor. The blocking iterator requests
             // one message at a time, so the server's latest-only pending slot does the skipping.
-            Iterator<Parameters> it = ParameterServerGrpc.newBlockingStub(channel).watchParameters(request);
+            Iterator<Parameters> it = ParameterServerGrpc.newBlockingStub(channel).watchParameters(request.build());
             while (it.hasNext()) {
                 Parameters p = it.next();
                 received.incrementAndGet();
@@ -199,9 +207,13 @@ final class WeightsSubscriber implements AutoCloseable {
                     outage = false;
                     LOG.log(Level.INFO, "weights stream from the parameter server at {0} restored", target);
                 }
-                Parameters before = newest.getAndAccumulate(p,
-                        (old, neu) -> old == null || neu.getVersion() > old.getVersion() ? neu : old);
-                if (before == null || p.getVersion() > before.getVersion()) {
+                Parameters before = newest.getAndAccumulate(p, (old, neu) -> Lineage.supersedes(neu, old) ? neu : old);
+                if (Lineage.supersedes(p, before)) {
+                    if (before != null && before.getIncarnation() != p.getIncarnation()) {
+                        LOG.log(Level.INFO, "the parameter server at {0} is a new incarnation (it restarted): following"
+                                + " it from version {1,number,#} (held version {2,number,#} of the previous one)", target,
+                                p.getVersion(), before.getVersion());
+                    }
                     onChange.run();
                 }
             }

@@ -70,6 +70,40 @@ class WeightsSubscriberTest {
         weights.close();
     }
 
+    /**
+     * A restarted server is a new incarnation and may hold a lower version (it restored an older
+     * checkpoint): the subscriber asks after the version it holds, names its incarnation, and
+     * takes the restarted server's weights at once.
+     */
+    @Test
+    void followsARestartedServerThatHoldsALowerVersion() throws Exception {
+        String name = InProcessServerBuilder.generateName();
+        ParameterServer first = startServer(name);
+        ManagedChannel channel = grpc.register(InProcessChannelBuilder.forName(name).build());
+        Parameters base;
+        try (ActorCritic model = TestModels.model(TestModels.config("cartpole"), 3)) {
+            base = TestModels.params(model, 0);
+        }
+        publish(channel, base, 40);
+        AtomicInteger changes = new AtomicInteger();
+        WeightsSubscriber weights = grpc.register(
+                new WeightsSubscriber(channel, "actor-test", name, changes::incrementAndGet));
+        weights.start();
+        await(() -> weights.newestVersion() == 40, WAIT, "version 40");
+        assertEquals(first.store().incarnation(), weights.newest().getIncarnation());
+
+        first.close();
+        ParameterServer second = startServer(name);
+        publish(channel, base, 7);
+        await(() -> weights.newest().getIncarnation() == second.store().incarnation(), WAIT,
+                "the restarted server's incarnation");
+        assertEquals(7, weights.newestVersion(), "a lower version of the new incarnation replaces the old one's");
+        publish(channel, base, 8);
+        await(() -> weights.newestVersion() == 8, WAIT, "then newer versions as usual");
+        assertNull(weights.fatalStatus());
+        weights.close();
+    }
+
     private ParameterServer startServer(String name) throws Exception {
         return grpc.register(new ParameterServer(InProcessServerBuilder.forName(name),
                 ParameterServerConfig.defaults(0, null), new SimpleMeterRegistry())).start();

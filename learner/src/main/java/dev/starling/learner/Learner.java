@@ -135,8 +135,7 @@ public final class Learner implements AutoCloseable {
             this.queue = new ChunkQueue(config.queueChunks());
             this.publisher = new Publisher(stub, channel.authority(), codec.specHash());
             this.service = new LearnerService(modelConfig, codec.specHash(), config.unroll(), config.chunkLimits(),
-                    config.maxPolicyLag(), queue, stats, publisher::validationVersion, publisher::acknowledgedVersion,
-                    this::status, registry);
+                    config.maxPolicyLag(), queue, stats, publisher, this::status, registry);
             TrainStep trainStep = new TrainStep(model, optimizer, config.loss(), ForwardPath.FAST);
             this.trainer = new TrainerLoop(config, codec, optimizer, trainStep, queue, service::wakeWaiting, stats,
                     publisher, registry);
@@ -474,10 +473,13 @@ public final class Learner implements AutoCloseable {
             LOG.log(Level.INFO, "the parameter server holds no optimizer state; starting {0} afresh",
                     optimizer.algorithm());
         }
-        publisher.restored(p.getVersion(), optimizer.steps());
+        // Weights that came with their optimizer state may be older than what actors already play:
+        // number the next publishes above the newest version, so their chunks are not "from the future".
+        long held = Math.max(p.getVersion(), r.getHeldVersion());
+        publisher.restored(held, optimizer.steps(), p.getIncarnation());
         trainer.resumeFrom(optimizer.steps());
-        LOG.log(Level.INFO, "continuing from version {0,number,#} held by the parameter server at {1}",
-                p.getVersion(), target);
+        LOG.log(Level.INFO, "continuing from the weights of version {0,number,#}{1} held by the parameter server at {2}",
+                p.getVersion(), held == p.getVersion() ? "" : " (newest " + held + ")", target);
     }
 
     /**

@@ -5,7 +5,6 @@ import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 import dev.starling.common.metrics.Metrics;
@@ -69,8 +68,7 @@ final class LearnerService implements LearnerGrpc.AsyncService, BindableService 
     private final long maxPolicyLag;
     private final ChunkQueue queue;
     private final LearnerStats stats;
-    private final LongSupplier validationVersion;
-    private final LongSupplier acknowledgedVersion;
+    private final Publisher publisher;
     private final Supplier<LearnerStatus> status;
     private final MeterRegistry registry;
     private final Counter droppedStale;
@@ -80,14 +78,14 @@ final class LearnerService implements LearnerGrpc.AsyncService, BindableService 
     private volatile boolean closed;
 
     /**
-     * @param validationVersion newest version the parameter server may hold (chunks claiming a
-     *     newer one are from the future)
-     * @param acknowledgedVersion newest version the parameter server acknowledged (policy lag
-     *     is measured against it)
+     * @param publisher what the parameter server holds: its {@link Publisher#validationVersion()}
+     *     (chunks claiming a newer version are from the future), its acknowledged version (policy
+     *     lag is measured against it) and its incarnation (chunks of another one are dropped, and
+     *     make the publisher {@link Publisher#republish()})
      */
     LearnerService(ModelConfig model, long specHash, int unroll, ChunkLimits limits, long maxPolicyLag,
-            ChunkQueue queue, LearnerStats stats, LongSupplier validationVersion, LongSupplier acknowledgedVersion,
-            Supplier<LearnerStatus> status, MeterRegistry registry) {
+            ChunkQueue queue, LearnerStats stats, Publisher publisher, Supplier<LearnerStatus> status,
+            MeterRegistry registry) {
         this.model = model;
         this.specHash = specHash;
         this.unroll = unroll;
@@ -95,12 +93,12 @@ final class LearnerService implements LearnerGrpc.AsyncService, BindableService 
         this.maxPolicyLag = maxPolicyLag;
         this.queue = queue;
         this.stats = stats;
-        this.validationVersion = validationVersion;
-        this.acknowledgedVersion = acknowledgedVersion;
+        this.publisher = publisher;
         this.status = status;
         this.registry = registry;
         this.droppedStale = Counter.builder(Metrics.DROPPED_STALE)
-                .description("Chunks dropped because their policy lag exceeded the maximum")
+                .description("Chunks dropped because their policy lag exceeded the maximum, or their weights"
+                        + " were of another parameter server incarnation")
                 .tag("role", ROLE)
                 .register(registry);
     }
@@ -233,9 +231,13 @@ final class LearnerService implements LearnerGrpc.AsyncService, BindableService 
                     return;
                 }
             }
+            // Versions compare only within the parameter server's incarnation (0: unknown, compared as ours).
+            long ours = publisher.incarnation();
+            boolean otherIncarnation = chunk.getIncarnation() != 0 && ours != 0 && chunk.getIncarnation() != ours;
             Rollout rollout;
             try {
-                rollout = ChunkCodec.decode(chunk, model, specHash, validationVersion.getAsLong(), unroll, limits);
+                rollout = ChunkCodec.decode(chunk, model, specHash,
+                        otherIncarnation ? Long.MAX_VALUE : publisher.validationVersion(), unroll, limits);
                 checkSequence(chunk.getSequence());
             } catch (InvalidMessageException e) {
                 rejected(e, chunk);
@@ -244,12 +246,21 @@ final class LearnerService implements LearnerGrpc.AsyncService, BindableService 
             }
             lastSequence = chunk.getSequence();
             sequenced = true;
-            long lag = acknowledgedVersion.getAsLong() - chunk.getPolicyVersion();
+            long lag = publisher.acknowledgedVersion() - chunk.getPolicyVersion();
             boolean request;
-            if (lag > maxPolicyLag) {
+            if (otherIncarnation || lag > maxPolicyLag) {
                 droppedStale.increment();
-                LOG.log(Level.DEBUG, "dropped chunk {0} from ''{1}'': policy lag {2} > {3}",
-                        chunk.getSequence(), chunk.getActorId(), lag, maxPolicyLag);
+                if (otherIncarnation) {
+                    // The actor plays weights of a parameter server incarnation this learner has not
+                    // published to: the server restarted. Publishing tells us its incarnation and
+                    // puts our newer weights in front of the actors again.
+                    LOG.log(Level.DEBUG, "dropped chunk {0} from ''{1}'': weights of another parameter server"
+                            + " incarnation", chunk.getSequence(), chunk.getActorId());
+                    publisher.republish();
+                } else {
+                    LOG.log(Level.DEBUG, "dropped chunk {0} from ''{1}'': policy lag {2} > {3}",
+                            chunk.getSequence(), chunk.getActorId(), lag, maxPolicyLag);
+                }
                 synchronized (this) {
                     ack(chunk.getSequence(), false);
                     request = nextRequest();

@@ -56,6 +56,11 @@ final class Publisher implements AutoCloseable {
     private int failedAttempts;
 
     private volatile long acknowledged = -1;
+    /** The parameter server's incarnation, as its newest answer said; 0 before the first. */
+    private volatile long incarnation;
+    /** The newest snapshot sent, for {@link #republish()}; guarded by lock. */
+    private Snapshot lastSent;
+    private long lastRepublishNanos;
     /** Newest version the server may hold: the acknowledged one or the one in flight. */
     private volatile long mayHold = -1;
     private volatile long optimizerStateAckNanos = System.nanoTime();
@@ -81,6 +86,36 @@ final class Publisher implements AutoCloseable {
         return Math.max(acknowledged, mayHold);
     }
 
+    /**
+     * The parameter server's incarnation as of its newest answer (0 before the first). Versions
+     * are comparable only within it: a chunk of another incarnation's weights has no lag.
+     */
+    long incarnation() {
+        return incarnation;
+    }
+
+    /**
+     * Sends the newest weights again soon (at most once a second), as the next version. Called
+     * when actors play weights of an incarnation this learner does not know: the parameter server
+     * restarted from an older checkpoint and serves those. The publish tells this learner the new
+     * incarnation and puts its newer weights in front of the actors again.
+     */
+    void republish() {
+        lock.lock();
+        try {
+            long now = System.nanoTime();
+            if (lastSent == null || pending != null || inFlight || stopping
+                    || now - lastRepublishNanos < TimeUnit.SECONDS.toNanos(1)) {
+                return;
+            }
+            lastRepublishNanos = now;
+            pending = lastSent;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Nanoseconds since the server last acknowledged a publish carrying the optimizer state. */
     long nanosSinceOptimizerStateAck() {
         return System.nanoTime() - optimizerStateAckNanos;
@@ -95,7 +130,8 @@ final class Publisher implements AutoCloseable {
      * Records what the server held at start-up (weights of {@code version}, with an optimizer
      * state of {@code optimizerSteps} steps that this learner now uses).
      */
-    void restored(long version, long optimizerSteps) {
+    void restored(long version, long optimizerSteps, long serverIncarnation) {
+        incarnation = serverIncarnation;
         acknowledged = version;
         mayHold = version;
         optimizerStateAckSteps = optimizerSteps;
@@ -110,6 +146,12 @@ final class Publisher implements AutoCloseable {
      */
     void publishNow(Snapshot s, long version) {
         send(s, version);
+        lock.lock();
+        try {
+            lastSent = s;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Starts the sending thread. */
@@ -222,7 +264,7 @@ final class Publisher implements AutoCloseable {
                 failure = Status.INTERNAL.withDescription(e.toString()).withCause(e).asRuntimeException();
             }
             if (ok) {
-                succeeded(version);
+                succeeded(s, version);
             } else {
                 if (failure.getStatus().getCode() == Status.Code.FAILED_PRECONDITION) {
                     catchUp(failure);
@@ -246,6 +288,14 @@ final class Publisher implements AutoCloseable {
                 .withDeadlineAfter(Channels.UNARY_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
                 .publishParameters(request.build());
         long held = Math.max(version, response.getVersion());
+        long previousIncarnation = incarnation;
+        if (response.getIncarnation() != previousIncarnation) {
+            incarnation = response.getIncarnation();
+            if (previousIncarnation != 0) {
+                LOG.log(Level.INFO, "the parameter server at {0} is a new incarnation (it restarted); it now holds"
+                        + " this learner''s version {1,number,#}", target, held);
+            }
+        }
         acknowledged = held;
         mayHold = Math.max(mayHold, held);
         if (s.optimizerState() != null) {
@@ -254,10 +304,11 @@ final class Publisher implements AutoCloseable {
         }
     }
 
-    private void succeeded(long version) {
+    private void succeeded(Snapshot s, long version) {
         lock.lock();
         try {
             inFlight = false;
+            lastSent = s;
             if (outage) {
                 LOG.log(Level.INFO, "parameter server at {0} is back: published version {1} after {2} failed attempts",
                         target, version, failedAttempts);

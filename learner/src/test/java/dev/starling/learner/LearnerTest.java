@@ -6,6 +6,7 @@ import static dev.starling.learner.Cluster.await;
 import static dev.starling.learner.Cluster.chunk;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -211,6 +212,41 @@ class LearnerTest {
         assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5));
         assertEquals(Learner.State.CLOSED, learner.state());
         assertThrows(IllegalStateException.class, learner::start);
+    }
+
+    /**
+     * The parameter server restarts (a new incarnation, here empty) while the learner runs and no
+     * update is due: actors take the new server's weights, and their chunks name its incarnation.
+     * The learner drops those chunks (their versions are not comparable with its own), publishes
+     * its newest weights again, learns the new incarnation from the answer, and then trains on
+     * the actors' chunks of it.
+     */
+    @Test
+    void chunksOfANewIncarnationAreDroppedAndMakeTheLearnerPublishToIt() throws Exception {
+        Cluster cluster = new Cluster(grpc);
+        Cluster.Node node = cluster.learner(Cluster.config().withBatching(1, 4));
+        node.learner.start();
+        long first = cluster.ps.store().incarnation();
+        Cluster.ChunkClient client = node.push();
+        client.send(chunk(node.specHash(), 0, 0, 1f).toBuilder().setIncarnation(first).build());
+        assertTrue(client.nextAck().getAccepted());
+        await(() -> cluster.psVersion() == 1 && node.learner.status().getPolicyVersion() == 1, "version 1");
+
+        cluster.ps.close();
+        cluster.startParameterServer();
+        long second = cluster.ps.store().incarnation();
+        assertNotEquals(first, second);
+        // Version 1 is also "the future" for this learner's numbering, had it compared across incarnations.
+        client.send(chunk(node.specHash(), 1, 0, 1f).toBuilder().setIncarnation(second).build());
+        assertFalse(client.nextAck().getAccepted(), "a chunk of an unknown incarnation is not trained on");
+        assertEquals(1, node.counter(Metrics.DROPPED_STALE));
+        await(() -> cluster.psVersion() == 2, "the learner publishes its weights to the new incarnation");
+        assertEquals(1, node.learner.status().getUpdates(), "no update was due: a republish, not training");
+
+        client.send(chunk(node.specHash(), 2, 2, 1f).toBuilder().setIncarnation(second).build());
+        assertTrue(client.nextAck().getAccepted(), "chunks of the learner's incarnation are trained on");
+        await(() -> node.learner.status().getUpdates() == 2, "a second update");
+        node.learner.close();
     }
 
     @Test

@@ -118,7 +118,7 @@ final class ParameterServerService implements ParameterServerGrpc.AsyncService, 
                     .asRuntimeException());
             return;
         }
-        GetParametersResponse.Builder b = GetParametersResponse.newBuilder();
+        GetParametersResponse.Builder b = GetParametersResponse.newBuilder().setHeldVersion(s.version());
         if (request.getIncludeOptimizerState() && s.hasOptimizerState()) {
             // A learner resumes from the optimizer state and the weights it belongs to.
             b.setParameters(s.optimizerStateParameters()).setOptimizerState(s.optimizerState());

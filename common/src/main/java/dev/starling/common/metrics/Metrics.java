@@ -32,6 +32,11 @@ public final class Metrics {
     public static final String REJECTED = "starling.rejected";
     public static final String DROPPED_STALE = "starling.learner.dropped.stale";
     public static final String PARAMETERS_VERSION = "starling.parameters.version";
+    /**
+     * Parameter server incarnations an actor has played weights of (1, plus one per restart of
+     * the server it followed): versions are comparable only while this stays the same.
+     */
+    public static final String PARAMETERS_INCARNATIONS = "starling.parameters.incarnations";
     public static final String WEIGHTS_BROADCAST = "starling.weights.broadcast";
     public static final String PARAMETERS_WATCHERS = "starling.parameters.watchers";
     /** A3C: gradients applied by the parameter server, dropped as too stale, and their frames. */

@@ -28,13 +28,26 @@ public final class ChunkCodec {
     private ChunkCodec() {
     }
 
-    /** Encodes one actor's rollout (B = K environments) with its episode statistics. */
+    /**
+     * Encodes one actor's rollout (B = K environments) with its episode statistics, without an
+     * incarnation (0: the receiver compares the version as one of its own).
+     */
     public static TrajectoryChunk encode(Rollout r, String actorId, long sequence, long policyVersion, long specHash,
             EpisodeBuffer episodes) {
+        return encode(r, actorId, sequence, policyVersion, 0, specHash, episodes);
+    }
+
+    /**
+     * Encodes one actor's rollout, played with weights {@code policyVersion} of the parameter
+     * server's {@code incarnation}.
+     */
+    public static TrajectoryChunk encode(Rollout r, String actorId, long sequence, long policyVersion, long incarnation,
+            long specHash, EpisodeBuffer episodes) {
         TrajectoryChunk.Builder b = TrajectoryChunk.newBuilder()
                 .setActorId(actorId)
                 .setSequence(sequence)
                 .setPolicyVersion(policyVersion)
+                .setIncarnation(incarnation)
                 .setSpecHash(specHash)
                 .setUnrollLength(r.unroll)
                 .setNumEnvs(r.rows)
