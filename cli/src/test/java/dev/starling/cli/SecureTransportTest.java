@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 import dev.starling.common.grpc.Channels;
+import dev.starling.common.grpc.Role;
 import dev.starling.common.grpc.Security;
 import dev.starling.common.metrics.Metrics;
 import dev.starling.learner.Learner;
@@ -62,23 +63,30 @@ class SecureTransportTest {
     void onlyAClientWithTheRightCertificateAndTokenGetsInAndRefusalsChangeNothing(@TempDir Path dir) throws Exception {
         LocalTls tls = LocalTls.generate(dir.resolve("tls"));
         LocalTls foreign = LocalTls.generate(dir.resolve("foreign"));
-        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(tls.serverKey())));
-        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(tls.tokenFile())));
-        String token = tls.client().token();
+        Credentials own = tls.credentials();
+        Credentials other = foreign.credentials();
+        for (Role role : Role.values()) {
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(own.key(role))));
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(own.token(role))));
+        }
+        // The learner's identity: the one that may publish.
+        Security learnerIdentity = tls.security(Role.LEARNER);
+        String token = learnerIdentity.token();
 
         SimpleMeterRegistry psRegistry = new SimpleMeterRegistry();
         SimpleMeterRegistry learnerRegistry = new SimpleMeterRegistry();
         try (ParameterServer ps = ParameterServer.forPort(ParameterServerConfig.defaults(0, null), psRegistry,
-                tls.server()).start();
+                tls.security(Role.PARAMETER_SERVER)).start();
                 // The learner reaches the parameter server over mutual TLS with the token, or start() fails.
                 Learner learner = Learner.forPort(LearnerConfig.defaults("cartpole", "localhost:" + ps.port())
                         .withPort(0).withModel(16, 16).withStartupTimeout(Duration.ofSeconds(30)), learnerRegistry,
-                        tls.server()).start()) {
+                        tls.security(Role.LEARNER)).start()) {
             String psTarget = "localhost:" + ps.port();
             String learnerTarget = "localhost:" + learner.port();
 
-            // The right certificate and token: reads and a publish succeed on both servers.
-            ManagedChannel good = Channels.create(psTarget, MAX_MESSAGE, tls.client(), null);
+            // The right certificate and token: reads and a publish (the learner's) succeed, and the
+            // launcher's observer identity reads the learner's status.
+            ManagedChannel good = Channels.create(psTarget, MAX_MESSAGE, learnerIdentity, null);
             ManagedChannel goodLearner = Channels.create(learnerTarget, MAX_MESSAGE, tls.client(), null);
             try {
                 Parameters held = ParameterServerGrpc.newBlockingStub(good).withDeadlineAfter(10, TimeUnit.SECONDS)
@@ -98,18 +106,18 @@ class SecureTransportTest {
 
             // Handshake failures: no client certificate, one from another CA, no TLS at all, and a
             // client that does not trust the server's CA. None reaches the services.
-            ChannelCredentials trustOnly = TlsChannelCredentials.newBuilder().trustManager(tls.caCert().toFile())
+            ChannelCredentials trustOnly = TlsChannelCredentials.newBuilder().trustManager(own.ca(Role.LEARNER).toFile())
                     .build();
             Metadata bearer = new Metadata();
             bearer.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
             List<Function<String, ManagedChannel>> handshakeFailures = List.of(
                     target -> NettyChannelBuilder.forTarget(target, trustOnly)
                             .intercept(MetadataUtils.newAttachHeadersInterceptor(bearer)).build(),
-                    target -> Channels.create(target, MAX_MESSAGE,
-                            new Security(foreign.clientCert(), foreign.clientKey(), tls.caCert(), token), null),
+                    target -> Channels.create(target, MAX_MESSAGE, new Security(other.cert(Role.LEARNER),
+                            other.key(Role.LEARNER), own.ca(Role.LEARNER), token), null),
                     target -> Channels.create(target, MAX_MESSAGE, Security.NONE.withToken(token), null),
-                    target -> Channels.create(target, MAX_MESSAGE,
-                            new Security(tls.clientCert(), tls.clientKey(), foreign.caCert(), token), null));
+                    target -> Channels.create(target, MAX_MESSAGE, new Security(own.cert(Role.LEARNER),
+                            own.key(Role.LEARNER), other.ca(Role.LEARNER), token), null));
             for (int i = 0; i < handshakeFailures.size(); i++) {
                 Status ps1 = publishFails(handshakeFailures.get(i).apply(psTarget), next);
                 assertEquals(Status.Code.UNAVAILABLE, ps1.getCode(), "case " + i + ": " + ps1);
@@ -120,7 +128,7 @@ class SecureTransportTest {
                     "handshake failures never reach the token check");
 
             // The right certificate without the token, or with a wrong one: UNAUTHENTICATED, naming why.
-            Security noToken = new Security(tls.clientCert(), tls.clientKey(), tls.caCert(), null);
+            Security noToken = new Security(own.cert(Role.LEARNER), own.key(Role.LEARNER), own.ca(Role.LEARNER), null);
             Security wrongToken = noToken.withToken(token.substring(1) + "0");
             Status missing = publishFails(Channels.create(psTarget, MAX_MESSAGE, noToken, null), next);
             assertEquals(Status.Code.UNAUTHENTICATED, missing.getCode(), missing.toString());
@@ -169,9 +177,18 @@ class SecureTransportTest {
                 "the parameter server ran with mutual TLS");
         assertTrue(Files.readString(runDir.resolve("logs/actor-0.log")).contains("transport: mutual TLS"),
                 "the actor ran with mutual TLS");
-        for (String file : List.of("ca.pem", "server.pem", "server.key", "client.pem", "client.key", "token")) {
-            assertTrue(Files.size(runDir.resolve("tls").resolve(file)) > 0, file);
+        // One identity per role, each child reading its own folder (see RoleAuthorizationTest for what each may do).
+        for (Role role : Role.values()) {
+            for (String file : List.of("ca.pem", "cert.pem", "key.pem", "token")) {
+                assertTrue(Files.size(runDir.resolve("tls").resolve(role.id()).resolve(file)) > 0, role + " " + file);
+            }
         }
+        assertTrue(Files.readString(runDir.resolve("logs/parameter-server.log")).contains("of role parameter-server"),
+                "the parameter server presented its own identity");
+        assertTrue(Files.readString(runDir.resolve("logs/learner.log")).contains("of role learner"),
+                "the learner presented its own identity");
+        assertTrue(Files.readString(runDir.resolve("logs/actor-0.log")).contains("of role actor"),
+                "the actor presented its own identity");
         assertEquals(before, ProcessHandle.current().children().count(), "child processes outlived the run");
     }
 

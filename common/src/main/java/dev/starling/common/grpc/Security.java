@@ -18,7 +18,8 @@ import io.grpc.TlsServerCredentials;
 
 /**
  * Transport security of one Starling process, the same for its server and its client channels:
- * optional mutual TLS and an optional bearer token. {@link #NONE} (nothing set) is plaintext
+ * optional mutual TLS, an optional bearer token this process presents, and optional token
+ * digests its server verifies callers' tokens with. {@link #NONE} (nothing set) is plaintext
  * without authentication, the default.
  *
  * <p>Mutual TLS takes three PEM files: {@code certChain} (this process's certificate, then any
@@ -26,21 +27,24 @@ import io.grpc.TlsServerCredentials;
  * certificate must chain to). A server presents its certificate and requires one from every
  * client; a client presents its certificate and checks the server's against the trusted CAs and
  * the host name it dialled. Certificates used by a process that both serves and calls (the
- * learner) need both the serverAuth and clientAuth key usages.
+ * learner) need both the serverAuth and clientAuth key usages. A client certificate names its
+ * {@link Role} in a SAN URI {@code starling:role:<role>}.
  *
- * <p>With a token, servers refuse every call (health checks included) whose
- * {@code authorization} header is not {@code Bearer <token>} with UNAUTHENTICATED
- * ({@link BearerTokenInterceptor}), and clients send that header on every call. A token without
- * TLS travels in clear text: use both outside a trusted network.
+ * <p>{@code token} is what this process sends as {@code authorization: Bearer <token>} on every
+ * call; {@code tokenRoles} is what its server checks callers' tokens against (digests only, see
+ * {@link TokenRoles}). A server with TLS or token digests authenticates every call (health
+ * checks included) and authorizes it by the caller's role (see {@link Servers#netty(int, int,
+ * Security, io.micrometer.core.instrument.MeterRegistry, String)} and {@link Authorization}). A
+ * token without TLS travels in clear text: use both outside a trusted network.
  *
  * <p>The compact constructor checks that TLS is configured all or nothing, that the files are
  * readable, and that the token is a valid header value. Immutable; {@link #toString()} never
  * shows the token.
  */
-public record Security(Path certChain, Path privateKey, Path trustCerts, String token) {
+public record Security(Path certChain, Path privateKey, Path trustCerts, String token, TokenRoles tokenRoles) {
 
     /** Plaintext, no token. */
-    public static final Security NONE = new Security(null, null, null, null);
+    public static final Security NONE = new Security(null, null, null, null, null);
 
     /** The header a bearer token travels in. */
     static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
@@ -69,6 +73,11 @@ public record Security(Path certChain, Path privateKey, Path trustCerts, String 
         }
     }
 
+    /** Security that verifies no callers' tokens (a client, or a server authenticating by certificate only). */
+    public Security(Path certChain, Path privateKey, Path trustCerts, String token) {
+        this(certChain, privateKey, trustCerts, token, null);
+    }
+
     /**
      * Security from file paths, any of which may be null: the three TLS files (all or none) and a
      * file holding the bearer token (surrounding whitespace is ignored).
@@ -77,7 +86,17 @@ public record Security(Path certChain, Path privateKey, Path trustCerts, String 
      *     or the token is empty or not a valid header value
      */
     public static Security fromFiles(Path certChain, Path privateKey, Path trustCerts, Path tokenFile) {
-        return new Security(certChain, privateKey, trustCerts, tokenFile == null ? null : readToken(tokenFile));
+        return fromFiles(certChain, privateKey, trustCerts, tokenFile, null);
+    }
+
+    /**
+     * As {@link #fromFiles(Path, Path, Path, Path)}, plus {@code tokenHashes} (may be null): the
+     * {@link TokenRoles} file a server checks callers' tokens against.
+     */
+    public static Security fromFiles(Path certChain, Path privateKey, Path trustCerts, Path tokenFile,
+            Path tokenHashes) {
+        return new Security(certChain, privateKey, trustCerts, tokenFile == null ? null : readToken(tokenFile),
+                tokenHashes == null ? null : TokenRoles.load(tokenHashes));
     }
 
     /** The token in {@code file}, without surrounding whitespace. */
@@ -99,18 +118,37 @@ public record Security(Path certChain, Path privateKey, Path trustCerts, String 
         return certChain != null;
     }
 
+    /** True if this process presents a bearer token. */
     public boolean tokenAuth() {
         return token != null;
     }
 
-    /** True if neither TLS nor a token is set. */
+    /** True if this process's server checks callers' bearer tokens. */
+    public boolean verifiesTokens() {
+        return tokenRoles != null;
+    }
+
+    /**
+     * True if this process's server authenticates and authorizes every call: it requires client
+     * certificates, or checks tokens, or both.
+     */
+    public boolean authenticates() {
+        return tls() || verifiesTokens();
+    }
+
+    /** True if neither TLS nor a token nor token digests are set. */
     public boolean plaintext() {
-        return !tls() && !tokenAuth();
+        return !tls() && !tokenAuth() && !verifiesTokens();
     }
 
     /** This security with {@code token} (null: none). */
     public Security withToken(String token) {
-        return new Security(certChain, privateKey, trustCerts, token);
+        return new Security(certChain, privateKey, trustCerts, token, tokenRoles);
+    }
+
+    /** This security with {@code tokenRoles} (null: callers' tokens are not checked). */
+    public Security withTokenRoles(TokenRoles tokenRoles) {
+        return new Security(certChain, privateKey, trustCerts, token, tokenRoles);
     }
 
     /** Server credentials: TLS requiring a client certificate, or insecure. */
@@ -153,9 +191,19 @@ public record Security(Path certChain, Path privateKey, Path trustCerts, String 
             return "plaintext, no token";
         }
         String transport = tls()
-                ? "mutual TLS (certificate " + certChain + ", key " + privateKey + ", trusted CAs " + trustCerts + ")"
+                ? "mutual TLS (certificate " + certChain + certificateRole() + ", key " + privateKey + ", trusted CAs "
+                        + trustCerts + ")"
                 : "plaintext";
-        return transport + (tokenAuth() ? ", bearer token" : ", no token");
+        return transport + (tokenAuth() ? ", bearer token" : ", no token")
+                + (verifiesTokens() ? ", checking callers' tokens against " + tokenRoles : "");
+    }
+
+    private String certificateRole() {
+        try {
+            return " of role " + Role.ofCertificateFile(certChain);
+        } catch (IllegalArgumentException e) {
+            return " naming no role";
+        }
     }
 
     private static void requireReadable(Path file, String what) {
@@ -171,7 +219,7 @@ public record Security(Path certChain, Path privateKey, Path trustCerts, String 
     }
 
     /** Visible ASCII only, so the token is a valid header value and cannot smuggle a line break. */
-    private static void checkToken(String token) {
+    static void checkToken(String token) {
         if (token.isEmpty()) {
             throw new IllegalArgumentException("bearer token is empty");
         }

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 /** Server-side settings shared by every Starling gRPC server. */
 public final class Servers {
@@ -31,14 +32,28 @@ public final class Servers {
     }
 
     /**
-     * As {@link #netty(int, int)}, secured by {@code security}: with TLS every client must present
-     * a certificate the trusted CAs signed (the handshake fails otherwise); with a token every
-     * call, health checks included, needs {@code authorization: Bearer <token>} or is closed with
-     * UNAUTHENTICATED and counted in {@code starling.rejected{role, reason=token_missing|token_invalid}}
-     * of {@code registry}. Interceptors added to the builder later run before the token check.
+     * As {@link #netty(int, int)}, secured by {@code security}. With TLS every client must present
+     * a certificate the trusted CAs signed (the handshake fails otherwise). With TLS or token
+     * digests ({@link Security#authenticates()}) every call, health checks included, is
+     * authenticated ({@link Authentication}: the caller's {@link Role} from its certificate and/or
+     * its bearer token, else UNAUTHENTICATED, counted in {@code starling.rejected{role,
+     * reason=certificate_role|token_missing|token_invalid|role_mismatch}} of {@code registry}),
+     * then authorized ({@link Authorization}: a role calling a method it may not is closed with
+     * PERMISSION_DENIED, counted with {@code reason=forbidden}); neither reaches the service.
+     * Plaintext without token digests authenticates nothing and allows everything.
+     * Interceptors added to the builder later run before these checks.
+     *
+     * @param role this server's role, the {@code role} tag of the counters
+     * @throws IllegalArgumentException if the TLS files do not parse, or {@code security} holds a
+     *     token to present but no digests to check callers' tokens with (the server would
+     *     otherwise accept calls without one)
      */
     public static NettyServerBuilder netty(int port, int maxMessageBytes, Security security, MeterRegistry registry,
             String role) {
+        if (security.tokenAuth() && !security.verifiesTokens()) {
+            throw new IllegalArgumentException("the " + role + " has a bearer token to present but no token digests to"
+                    + " check its callers' tokens against: give it the token hashes file (--auth-token-hashes) too");
+        }
         NettyServerBuilder builder;
         try {
             builder = NettyServerBuilder.forPort(port, security.serverCredentials());
@@ -46,11 +61,13 @@ public final class Servers {
             // Netty parses the PEM files here: say which ones it could not use.
             throw new IllegalArgumentException("cannot set up TLS with " + security + ": " + e.getMessage(), e);
         }
-        if (security.tokenAuth()) {
-            builder.intercept(new BearerTokenInterceptor(security.token(), registry, role));
+        if (security.authenticates()) {
+            MeterRegistry counters = registry != null ? registry : new SimpleMeterRegistry();
+            // The last interceptor added runs first: authentication, then authorization.
+            builder.intercept(Authorization.interceptor(counters, role));
+            builder.intercept(new Authentication(security.tls(), security.tokenRoles(), counters, role));
             if (!security.tls()) {
-                LOG.log(System.Logger.Level.WARNING, "{0}: bearer token without TLS: the token travels in clear text",
-                        role);
+                LOG.log(System.Logger.Level.WARNING, "{0}: bearer tokens without TLS: they travel in clear text", role);
             }
         }
         return builder
