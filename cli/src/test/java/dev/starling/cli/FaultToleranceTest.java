@@ -132,7 +132,10 @@ class FaultToleranceTest {
      * backoff: few attempts, one WARNING each, flat threads and memory). The restarted server
      * restores its newest checkpoint, losing at most one checkpoint interval of versions; the
      * learner then publishes above its own last acknowledged version, so after the documented
-     * rollback the version jumps forward again, and no actor ever sees a version go backwards.
+     * rollback the version jumps forward again. The restarted server is a new incarnation: actors
+     * follow it (and may play the restored version until the learner publishes again, which it
+     * does as soon as their chunks show the new incarnation); within one incarnation no version
+     * goes backwards.
      */
     @Test
     void aKilledParameterServerIsRetriedWithBackoffAndRestartsFromItsLastCheckpoint() throws Exception {
@@ -243,7 +246,11 @@ class FaultToleranceTest {
                     + ": neither the restored " + restoredVersion + " nor above the learner's " + acknowledged);
         }
         for (String id : ACTORS) {
-            assertNonDecreasing(id, cluster.versions(id));
+            // An actor follows the restarted server (a new incarnation, holding the restored version)
+            // until the learner's next publish: versions never go backwards within an incarnation.
+            Map<Long, List<Long>> byIncarnation = cluster.versionsByIncarnation(id);
+            assertTrue(byIncarnation.size() <= 2, id + " followed " + byIncarnation.size() + " incarnations");
+            byIncarnation.forEach((n, versions) -> assertNonDecreasing(id + " in incarnation " + n, versions));
         }
         for (Role r : waiting) {
             assertEquals(List.of(), errors(logSince(r, 0)), r.label() + " log");
@@ -252,8 +259,9 @@ class FaultToleranceTest {
 
     /**
      * The learner killed with SIGKILL: the actors hold their chunk and retry with backoff (idle,
-     * quiet); the restarted learner takes the parameter server's weights and optimizer state
-     * (exactly the version and optimizer step the server holds), continues the version from there
+     * quiet); the restarted learner takes the parameter server's optimizer state with the weights
+     * it belongs to (exactly the optimizer step the server holds), continues the version from the
+     * newest the server holds
      * (never from 0: no publish is refused, the server's version never goes back), and keeps
      * learning: its average return over 100 episodes goes on to pass what it was at the kill
      * (which was at least 100; a random policy scores ~22).
@@ -286,7 +294,10 @@ class FaultToleranceTest {
         }
         long atKill = settled;
         GetParametersResponse held = cluster.parameterServerState();
-        assertEquals(atKill, held.getParameters().getVersion());
+        assertEquals(atKill, held.getHeldVersion());
+        // The optimizer state comes with the weights it belongs to: up to 5 s older than the newest.
+        long pairVersion = held.getParameters().getVersion();
+        assertTrue(pairVersion <= atKill, "the optimizer state's weights " + pairVersion + " are newer than " + atKill);
         long heldSteps = held.getOptimizerState().getStep();
 
         // The actors have nowhere to send: they hold one chunk and retry with backoff.
@@ -310,12 +321,13 @@ class FaultToleranceTest {
         Role learner2 = cluster.startLearner(true);
         String log = log(learner2).replace(",", "");
         assertTrue(log.contains("restored the rmsprop optimizer state at step " + heldSteps), log);
-        assertTrue(log.contains("continuing from version " + atKill + " held by the parameter server"), log);
+        assertTrue(log.contains("continuing from the weights of version " + pairVersion
+                + (pairVersion == atKill ? "" : " (newest " + atKill + ")") + " held by the parameter server"), log);
         assertTrue(cluster.learnerStatus().getPolicyVersion() >= atKill);
 
         // Keeps learning: a full 100-episode window of the restarted learner passes the average at
-        // the kill. (Not asserted: its first window. It can dip, e.g. 110 -> 44, for a second or
-        // two: the optimizer state restored is up to 5 s older than the weights, see the report.)
+        // the kill. (Not asserted: its first window, played partly by the up to 5 s older weights
+        // the optimizer state belongs to.)
         await("the average return to pass " + returnAtKill + " (at the kill)", Duration.ofSeconds(180), () -> {
             LearnerStatus s = cluster.learnerStatus();
             return s.getEpisodes() >= 100 && s.getAverageReturn() > returnAtKill;

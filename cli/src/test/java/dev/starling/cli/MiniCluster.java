@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalDouble;
 import java.util.OptionalLong;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
@@ -78,7 +79,7 @@ final class MiniCluster implements AutoCloseable {
     }
 
     /** One version reading of the background watch. */
-    record VersionSample(long nanos, String role, int generation, long version) {
+    record VersionSample(long nanos, String role, int generation, long version, long incarnations) {
     }
 
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -87,6 +88,7 @@ final class MiniCluster implements AutoCloseable {
     private final Path checkpoints;
     final int parameterServerPort;
     final int learnerPort;
+    private final List<String> actorExtra;
     private final List<String> parameterServerExtra;
     private final List<ChildProcess> started = new CopyOnWriteArrayList<>();
     private final Map<String, Role> current = new ConcurrentHashMap<>();
@@ -101,6 +103,15 @@ final class MiniCluster implements AutoCloseable {
      *     checkpoint interval)
      */
     MiniCluster(Path dir, List<String> parameterServerExtra) throws IOException {
+        this(dir, parameterServerExtra, List.of());
+    }
+
+    /**
+     * @param actorExtra options added to every actor start (e.g. {@code --mode a3c}, with
+     *     {@code --mode a3c} in {@code parameterServerExtra} and no learner)
+     */
+    MiniCluster(Path dir, List<String> parameterServerExtra, List<String> actorExtra) throws IOException {
+        this.actorExtra = List.copyOf(actorExtra);
         this.dir = dir;
         this.checkpoints = dir.resolve("checkpoints");
         this.parameterServerExtra = List.copyOf(parameterServerExtra);
@@ -206,6 +217,7 @@ final class MiniCluster implements AutoCloseable {
                 "--parameter-server", "localhost:" + parameterServerPort, "--num-envs", Integer.toString(NUM_ENVS),
                 "--unroll", Integer.toString(UNROLL)));
         args.addAll(MODEL);
+        args.addAll(actorExtra);
         return launch(id, g, "384m", args, null);
     }
 
@@ -490,9 +502,13 @@ final class MiniCluster implements AutoCloseable {
                 if (r.name().equals(LEARNER)) {
                     continue;
                 }
-                double v = value(scrape(r), "starling_parameters_version");
+                String scrape = scrape(r);
+                double v = value(scrape, "starling_parameters_version");
+                // Actors count the parameter server incarnations they followed; servers have one.
+                double n = value(scrape, "starling_parameters_incarnations_total");
                 if (!Double.isNaN(v)) {
-                    versions.add(new VersionSample(System.nanoTime(), r.name(), r.generation(), (long) v));
+                    versions.add(new VersionSample(System.nanoTime(), r.name(), r.generation(), (long) v,
+                            Double.isNaN(n) ? 1 : (long) n));
                 }
             }
         }, 0, 200, TimeUnit.MILLISECONDS);
@@ -518,6 +534,20 @@ final class MiniCluster implements AutoCloseable {
     /** The versions {@code role} reported over all its generations, in order. */
     List<Long> versions(String role) {
         return versions.stream().filter(s -> s.role().equals(role)).map(VersionSample::version).toList();
+    }
+
+    /**
+     * The versions actor {@code role} reported (one generation), in order, per parameter server
+     * incarnation it followed (1, 2, ...): versions are ordered only within one.
+     */
+    Map<Long, List<Long>> versionsByIncarnation(String role) {
+        Map<Long, List<Long>> byIncarnation = new TreeMap<>();
+        for (VersionSample s : versions) {
+            if (s.role().equals(role)) {
+                byIncarnation.computeIfAbsent(s.incarnations(), k -> new ArrayList<>()).add(s.version());
+            }
+        }
+        return byIncarnation;
     }
 
     // ------------------------------------------------------------------ helpers
