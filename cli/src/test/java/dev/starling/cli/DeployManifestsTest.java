@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -18,6 +19,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -25,6 +27,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
+import dev.starling.common.model.Torch;
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.Yaml;
 import picocli.CommandLine;
@@ -37,7 +40,9 @@ import picocli.CommandLine.ParameterException;
  * read from picocli's model of {@link Main}: {@code docker-compose.yml} with
  * {@code deploy/prometheus/prometheus.yml}, and every kustomize overlay under
  * {@code deploy/k8s/overlays}, rendered with {@code kubectl kustomize} (kubectl must be
- * installed: a missing kubectl fails the test, it does not skip it).
+ * installed: a missing kubectl fails the test, it does not skip it); and both Dockerfiles (build
+ * from the sources, copy only the fat jar, set glibc's allocator to
+ * {@link Torch#ALLOCATOR_ENVIRONMENT}, which no deployment overrides).
  *
  * <p>For every Starling container: its arguments name a real subcommand; every
  * {@code STARLING_*} variable (inline or from a ConfigMap) is an option of that subcommand and
@@ -55,6 +60,11 @@ class DeployManifestsTest {
     private static final Path COMPOSE = ROOT.resolve("docker-compose.yml");
     private static final Path PROMETHEUS = ROOT.resolve("deploy/prometheus/prometheus.yml");
     private static final Path OVERLAYS = ROOT.resolve("deploy/k8s/overlays");
+    private static final Path DOCKERIGNORE = ROOT.resolve(".dockerignore");
+    private static final Path OFFLINE_PROMETHEUS = ROOT.resolve("cli/src/test/resources/compose-offline-prometheus.yml");
+    /** The CPU image (docker-compose.yml builds it) and the GPU one, which cannot be built here: checked alike. */
+    private static final List<Path> DOCKERFILES = List.of(
+            ROOT.resolve("deploy/docker/Dockerfile"), ROOT.resolve("deploy/docker/Dockerfile.gpu"));
     private static final long KUBECTL_TIMEOUT_SECONDS = 60;
 
     /** The roles a deployment runs, each in exactly one service or workload. */
@@ -122,7 +132,6 @@ class DeployManifestsTest {
         }
     }
 
-    /** The checks are not tautologies: a consistent compose file passes, each breakage is named. */
     /**
      * Grafana in compose gets the provisioning and dashboards folders where the provisioning
      * files say, the home dashboard exists, and every panel and query uses the provisioned
@@ -173,6 +182,102 @@ class DeployManifestsTest {
         assertTrue(wrong.isEmpty(), "panels not on datasource " + uid + ": " + wrong);
     }
 
+    /**
+     * Both images build the fat jar in a Maven stage (dependencies from the POMs alone in their
+     * own layer, tests compiled but not run) and copy only the jar into the runtime stage, which
+     * sets glibc's allocator variables to exactly {@link Torch#ALLOCATOR_ENVIRONMENT}. The GPU
+     * Dockerfile cannot be built here: it must at least read the same way, with {@code -Pgpu}.
+     */
+    @Test
+    void bothDockerfilesBuildFromTheSourcesAndSetTheAllocator() throws IOException {
+        List<String> problems = new ArrayList<>();
+        for (Path dockerfile : DOCKERFILES) {
+            String name = ROOT.relativize(dockerfile).toString();
+            for (String p : new DockerfileCheck(modules(), name.endsWith(".gpu")).check(Files.readString(dockerfile))) {
+                problems.add(name + ": " + p);
+            }
+        }
+        assertNoProblems("deploy/docker", problems);
+    }
+
+    /**
+     * The build context holds what the Maven stage reads (every module of the root pom), and
+     * docker-compose.yml builds the image with the Dockerfile's build arguments, defaulting to the
+     * Dockerfile's own defaults.
+     */
+    @Test
+    void composeBuildsTheImageFromTheSources() throws IOException {
+        List<String> problems = new ArrayList<>();
+        List<String> allowed = Files.readAllLines(DOCKERIGNORE).stream().map(String::strip)
+                .filter(l -> l.startsWith("!")).map(l -> l.substring(1).replaceFirst("/$", "")).toList();
+        List<String> needed = new ArrayList<>(List.of("pom.xml", ".mvn"));
+        for (String module : modules()) {
+            needed.addAll(List.of(module + "/pom.xml", module + "/src"));
+        }
+        for (String n : needed) {
+            if (!allowed.contains(n)) {
+                problems.add(".dockerignore does not let in " + n + " (the image's Maven build needs it)");
+            }
+        }
+        Path dockerfile = DOCKERFILES.get(0);
+        Map<String, String> args = DockerfileCheck.globalArgs(DockerfileCheck.instructions(Files.readString(dockerfile)));
+        Map<String, Object> services = map(map(new Yaml().load(Files.readString(COMPOSE))).get("services"));
+        int building = 0;
+        for (Map.Entry<String, Object> e : services.entrySet()) {
+            Map<String, Object> build = map(map(e.getValue()).get("build"));
+            if (build.isEmpty()) {
+                continue;
+            }
+            building++;
+            String where = "service " + e.getKey();
+            if (!ROOT.relativize(dockerfile).toString().equals(str(build.get("dockerfile")))
+                    || !".".equals(str(build.get("context")))) {
+                problems.add(where + ": should build context . with " + ROOT.relativize(dockerfile) + ", builds " + build);
+            }
+            Map<String, Object> buildArgs = map(build.get("args"));
+            for (String arg : List.of("BUILD_IMAGE", "BASE_IMAGE")) {
+                String value = ComposeCheck.interpolate(str(buildArgs.get(arg)));
+                if (!Objects.equals(args.get(arg), value)) {
+                    problems.add(where + ": build arg " + arg + " defaults to " + value + ", the Dockerfile's to " + args.get(arg));
+                }
+            }
+        }
+        if (building == 0) {
+            problems.add("no service of docker-compose.yml builds the image: `docker compose up` would need it built first");
+        }
+        // ComposeStackIT's offline Prometheus runs in the Starling image: it must build it as the roles do.
+        Object roles = at(services, "parameter-server", "build");
+        Object offline = at(new Yaml().load(Files.readString(OFFLINE_PROMETHEUS)), "services", "prometheus", "build");
+        if (!Objects.equals(roles, offline)) {
+            problems.add(ROOT.relativize(OFFLINE_PROMETHEUS) + ": prometheus should build " + roles + ", builds " + offline);
+        }
+        assertNoProblems("docker-compose.yml and .dockerignore", problems);
+    }
+
+    /** The checks of the Dockerfiles are not tautologies: each breakage is named. */
+    @Test
+    void checkerFlagsBrokenDockerfiles() throws IOException {
+        String cpu = Files.readString(DOCKERFILES.get(0));
+        String gpu = Files.readString(DOCKERFILES.get(1));
+        assertNoProblems("Dockerfile", new DockerfileCheck(modules(), false).check(cpu));
+
+        expectProblem("MALLOC_TOP_PAD_", checkDockerfile(cpu.replace("MALLOC_TOP_PAD_=536870912", "X=1"), false));
+        expectProblem("MALLOC_MMAP_THRESHOLD_",
+                checkDockerfile(cpu.replace("MALLOC_MMAP_THRESHOLD_=1073741824", "MALLOC_MMAP_THRESHOLD_=131072"), false));
+        expectProblem("MALLOC_ARENA_MAX", checkDockerfile(cpu.replace("ENV OMP_NUM_THREADS=1", "ENV MALLOC_ARENA_MAX=2 OMP_NUM_THREADS=1"),
+                false));
+        expectProblem("MALLOC_TRIM_THRESHOLD_",
+                checkDockerfile(cpu.replace("\nRUN useradd", "\nENV MALLOC_TRIM_THRESHOLD_ 1\nRUN useradd"), false));
+        expectProblem("learner/pom.xml", checkDockerfile(cpu.replace("COPY learner/pom.xml learner/\n", ""), false));
+        expectProblem("-DskipTests", checkDockerfile(cpu.replace("-DskipTests package", "package"), false));
+        expectProblem("starling.jar", checkDockerfile(cpu.replace("COPY --from=build /src/cli/target/starling.jar",
+                "COPY cli/target/starling.jar"), false));
+        expectProblem("BUILD_IMAGE", checkDockerfile(cpu.replace("FROM ${BUILD_IMAGE} AS build", "FROM maven AS build"), false));
+        expectProblem("-Pgpu", checkDockerfile(gpu.replace("-DskipTests -Pgpu package", "-DskipTests package"), true));
+        expectProblem("-Pgpu", checkDockerfile(cpu, true));
+    }
+
+    /** The checks are not tautologies: a consistent compose file passes, each breakage is named. */
     @Test
     void checkerFlagsBrokenComposeFiles() {
         assertNoProblems("the good compose fixture", checkComposeFixture(c -> { }, p -> { }));
@@ -193,6 +298,7 @@ class DeployManifestsTest {
         expectProblem("SRV", checkComposeFixture(c -> { }, p -> dnsSd(p).remove("type")));
         expectProblem("does not scrape service learner",
                 checkComposeFixture(c -> { }, p -> staticTargets(p).remove("learner:9400")));
+        expectProblem("MALLOC_MMAP_THRESHOLD_", composeWith("actor", "MALLOC_MMAP_THRESHOLD_", "131072"));
     }
 
     /** As above, on the rendered cpu overlay: it passes as it is, each breakage is named. */
@@ -218,6 +324,9 @@ class DeployManifestsTest {
         expectProblem("/checkpoints", checkCpuOverlay(cpu, docs -> container(docs, "parameter-server").remove("volumeMounts")));
         expectProblem("GPU", checkCpuOverlay(cpu,
                 docs -> map(at(container(docs, "learner"), "resources", "limits")).put(GPU, 1)));
+        expectProblem("MALLOC_TOP_PAD_", checkCpuOverlay(cpu, docs -> setEnv(container(docs, "learner"), "MALLOC_TOP_PAD_", "0")));
+        expectProblem("MALLOC_MMAP_THRESHOLD_", checkCpuOverlay(cpu,
+                docs -> map(configMapOf(docs, "actor").get("data")).put("MALLOC_MMAP_THRESHOLD_", "131072")));
     }
 
     // ---------------------------------------------------------------- the launcher's model
@@ -403,6 +512,7 @@ class DeployManifestsTest {
                     problems.add(where + ": overrides the image's entrypoint; give the role as command: [\"<role>\"]");
                 }
                 Container c = launcherChecks(where, service.get("command"), environment(service), problems);
+                allocatorNotOverridden(where, rawEnvironment(service).keySet(), problems);
                 if (c != null) {
                     byService.put(e.getKey(), c);
                     portsAndVolumes(e.getKey(), service, c);
@@ -422,6 +532,14 @@ class DeployManifestsTest {
          * with ${VAR:-default} resolved.
          */
         private Map<String, String> environment(Map<String, Object> service) {
+            Map<String, String> env = rawEnvironment(service);
+            env.keySet().removeIf(k -> !k.startsWith("STARLING_"));
+            env.replaceAll((k, v) -> v == null ? null : interpolate(v));
+            return env;
+        }
+
+        /** {@code environment} (map or KEY=VALUE list) over {@code env_file}: every variable, as written. */
+        private Map<String, String> rawEnvironment(Map<String, Object> service) {
             Map<String, String> env = new TreeMap<>();
             Object envFiles = service.get("env_file");
             for (Object f : envFiles instanceof String ? List.of(envFiles) : list(envFiles)) {
@@ -447,8 +565,6 @@ class DeployManifestsTest {
                     env.put(eq < 0 ? s : s.substring(0, eq), eq < 0 ? null : s.substring(eq + 1));
                 }
             }
-            env.keySet().removeIf(k -> !k.startsWith("STARLING_"));
-            env.replaceAll((k, v) -> v == null ? null : interpolate(v));
             return env;
         }
 
@@ -634,6 +750,7 @@ class DeployManifestsTest {
                         problems.add(where + ": sets command, which replaces the image's entrypoint; give the role as args");
                     }
                     Container c = launcherChecks(where, container.get("args"), env(docs, container, where, problems), problems);
+                    allocatorNotOverridden(where, allEnv(docs, container, where, new ArrayList<>()).keySet(), problems);
                     if (c != null) {
                         pods.add(new Pod(c, w, container));
                     }
@@ -851,6 +968,14 @@ class DeployManifestsTest {
      */
     static Map<String, String> env(List<Map<String, Object>> docs, Map<String, Object> container, String where,
             List<String> problems) {
+        Map<String, String> env = allEnv(docs, container, where, problems);
+        env.keySet().removeIf(k -> !k.startsWith("STARLING_"));
+        return env;
+    }
+
+    /** As {@link #env}, every variable. */
+    static Map<String, String> allEnv(List<Map<String, Object>> docs, Map<String, Object> container, String where,
+            List<String> problems) {
         Map<String, String> env = new TreeMap<>();
         for (Object o : list(container.get("envFrom"))) {
             Map<String, Object> from = map(o);
@@ -870,8 +995,282 @@ class DeployManifestsTest {
             Map<String, Object> e = map(o);
             env.put(str(e.get("name")), e.containsKey("value") ? str(e.get("value")) : null);
         }
-        env.keySet().removeIf(k -> !k.startsWith("STARLING_"));
         return env;
+    }
+
+    /**
+     * glibc reads its allocator variables at process start; the images set them to
+     * {@link Torch#ALLOCATOR_ENVIRONMENT}, and a deployment that sets one replaces the image's value.
+     */
+    static void allocatorNotOverridden(String where, Collection<String> variables, List<String> problems) {
+        for (String name : new TreeSet<>(variables)) {
+            if (Torch.ALLOCATOR_ENVIRONMENT.containsKey(name)) {
+                problems.add(where + ": sets " + name + ", overriding the image's glibc allocator setting ("
+                        + Torch.allocatorSettings() + ", Torch.ALLOCATOR_ENVIRONMENT)");
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- container images
+
+    /** The modules of the root pom, in reactor order. */
+    private static List<String> modules() throws IOException {
+        List<String> modules = new ArrayList<>();
+        Matcher m = Pattern.compile("<module>\\s*([^<\\s]+)\\s*</module>").matcher(Files.readString(ROOT.resolve("pom.xml")));
+        while (m.find()) {
+            modules.add(m.group(1));
+        }
+        assertFalse(modules.isEmpty(), "no <module> in pom.xml");
+        return modules;
+    }
+
+    private static List<String> checkDockerfile(String text, boolean gpu) {
+        try {
+            return new DockerfileCheck(modules(), gpu).check(text);
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /**
+     * Checks one of the two Dockerfiles: a Maven build stage ({@code FROM ${BUILD_IMAGE} AS build})
+     * that resolves the dependencies from {@code .mvn/} and every module's POM before it copies the
+     * sources, then packages with {@code -DskipTests} (and {@code -Pgpu} for the GPU image, on every
+     * Maven call); a runtime stage ({@code FROM ${BASE_IMAGE}}) that copies only the fat jar from
+     * it and sets exactly {@link Torch#ALLOCATOR_ENVIRONMENT}, one libtorch thread, the
+     * {@code starling} user, the ports and the entrypoint.
+     */
+    static final class DockerfileCheck {
+        private static final String JAR = "/opt/starling/starling.jar";
+
+        /** One instruction: its keyword (upper case) and its arguments, continuation lines joined. */
+        record Instruction(String keyword, String args) {
+        }
+
+        private final List<String> modules;
+        private final boolean gpu;
+        private final List<String> problems = new ArrayList<>();
+
+        DockerfileCheck(List<String> modules, boolean gpu) {
+            this.modules = modules;
+            this.gpu = gpu;
+        }
+
+        /** Comment lines dropped (also inside a continuation, as Docker does), continuations joined. */
+        static List<Instruction> instructions(String text) {
+            List<Instruction> out = new ArrayList<>();
+            StringBuilder current = null;
+            for (String raw : text.split("\\R")) {
+                String line = raw.strip();
+                if (line.isEmpty() || line.startsWith("#")) {
+                    continue;
+                }
+                boolean more = line.endsWith("\\");
+                String part = more ? line.substring(0, line.length() - 1).strip() : line;
+                current = current == null ? new StringBuilder(part) : current.append(' ').append(part);
+                if (!more) {
+                    add(out, current.toString());
+                    current = null;
+                }
+            }
+            if (current != null) {
+                add(out, current.toString());
+            }
+            return out;
+        }
+
+        private static void add(List<Instruction> out, String line) {
+            String[] parts = line.split("\\s+", 2);
+            out.add(new Instruction(parts[0].toUpperCase(Locale.ROOT), parts.length > 1 ? parts[1].strip() : ""));
+        }
+
+        /** The ARGs before the first FROM, with their defaults (null if none). */
+        static Map<String, String> globalArgs(List<Instruction> instructions) {
+            Map<String, String> args = new LinkedHashMap<>();
+            for (Instruction i : instructions) {
+                if (i.keyword().equals("FROM")) {
+                    break;
+                }
+                if (i.keyword().equals("ARG")) {
+                    String[] kv = i.args().split("=", 2);
+                    args.put(kv[0].strip(), kv.length > 1 ? unquote(kv[1].strip()) : null);
+                }
+            }
+            return args;
+        }
+
+        /**
+         * The variables ENV instructions set, in order (a later one wins): {@code ENV a=1 b="2 3"}
+         * and the old {@code ENV a 1}.
+         */
+        static Map<String, String> env(List<Instruction> stage) {
+            Map<String, String> env = new LinkedHashMap<>();
+            for (Instruction i : stage) {
+                if (!i.keyword().equals("ENV")) {
+                    continue;
+                }
+                String[] first = i.args().split("\\s+", 2);
+                if (!first[0].contains("=")) {
+                    env.put(first[0], first.length > 1 ? unquote(first[1].strip()) : "");
+                    continue;
+                }
+                Matcher m = Pattern.compile("([^\\s=]+)=(\"(?:[^\"\\\\]|\\\\.)*\"|'[^']*'|\\S*)").matcher(i.args());
+                while (m.find()) {
+                    env.put(m.group(1), unquote(m.group(2)));
+                }
+            }
+            return env;
+        }
+
+        private static String unquote(String v) {
+            return v.length() >= 2 && (v.startsWith("\"") && v.endsWith("\"") || v.startsWith("'") && v.endsWith("'"))
+                    ? v.substring(1, v.length() - 1) : v;
+        }
+
+        List<String> check(String text) {
+            List<Instruction> all = instructions(text);
+            Map<String, String> args = globalArgs(all);
+            for (String arg : List.of("BUILD_IMAGE", "BASE_IMAGE")) {
+                if (args.get(arg) == null || args.get(arg).isBlank()) {
+                    problems.add("needs ARG " + arg + "=<default image> before the first FROM (offline builds pass local ones)");
+                }
+            }
+            List<List<Instruction>> stages = new ArrayList<>();
+            for (Instruction i : all) {
+                if (i.keyword().equals("FROM")) {
+                    stages.add(new ArrayList<>());
+                }
+                if (!stages.isEmpty()) {
+                    stages.get(stages.size() - 1).add(i);
+                }
+            }
+            if (stages.size() != 2) {
+                problems.add("should have two stages (FROM ${BUILD_IMAGE} AS build, FROM ${BASE_IMAGE}), has " + stages.size());
+                return problems;
+            }
+            buildStage(stages.get(0));
+            runtimeStage(stages.get(1));
+            return problems;
+        }
+
+        private void buildStage(List<Instruction> stage) {
+            if (!stage.get(0).args().matches("\\$\\{BUILD_IMAGE}\\s+(?i:AS)\\s+build")) {
+                problems.add("the first stage should be FROM ${BUILD_IMAGE} AS build, is FROM " + stage.get(0).args());
+            }
+            List<Instruction> maven = stage.stream().filter(i -> i.keyword().equals("RUN") && i.args().contains("mvn ")).toList();
+            if (maven.size() < 2) {
+                problems.add("the build stage should run Maven twice: dependencies from the POMs, then the package; runs " + maven);
+                return;
+            }
+            Instruction dependencies = maven.get(0);
+            Instruction packaging = maven.get(maven.size() - 1);
+            if (!dependencies.args().contains("go-offline")) {
+                problems.add("the first Maven call should resolve the dependencies (dependency:go-offline), is: " + dependencies.args());
+            }
+            // Before the dependencies: only .mvn/ and the POMs, so a source change keeps that layer.
+            List<String> copied = new ArrayList<>();
+            boolean sourcesAfter = false;
+            boolean before = true;
+            for (Instruction i : stage) {
+                if (i == dependencies) {
+                    before = false;
+                }
+                if (!i.keyword().equals("COPY") && !i.keyword().equals("ADD")) {
+                    continue;
+                }
+                List<String> words = List.of(i.args().split("\\s+"));
+                List<String> sources = words.subList(0, words.size() - 1).stream().filter(w -> !w.startsWith("--"))
+                        .map(w -> w.replaceFirst("^\\./", "").replaceFirst("/$", "")).toList();
+                if (before) {
+                    for (String src : sources) {
+                        if (!src.equals(".mvn") && !src.equals("pom.xml") && !src.endsWith("/pom.xml")) {
+                            problems.add("copies " + src + " before the dependencies are resolved: a change there downloads"
+                                    + " them all again (copy only .mvn/ and the POMs first)");
+                        }
+                        copied.add(src);
+                    }
+                } else if (sources.contains(".") || sources.stream().anyMatch(src -> src.endsWith("/src"))) {
+                    sourcesAfter = true;
+                }
+            }
+            List<String> needed = new ArrayList<>(List.of(".mvn", "pom.xml"));
+            modules.forEach(m -> needed.add(m + "/pom.xml"));
+            for (String n : needed) {
+                if (!copied.contains(n)) {
+                    problems.add("does not copy " + n + " before resolving the dependencies (the reactor needs every module's POM)");
+                }
+            }
+            if (!sourcesAfter) {
+                problems.add("never copies the sources (COPY . .) after resolving the dependencies");
+            }
+            String p = packaging.args();
+            if (!p.contains(" package") || !(p.contains("-DskipTests") || p.contains("-Dmaven.test.skip=true"))) {
+                problems.add("the last Maven call should be `mvn -B -DskipTests package` (tests run outside the image), is: " + p);
+            }
+            for (Instruction i : maven) {
+                if (i.args().contains("-Pgpu") != gpu) {
+                    problems.add((gpu ? "the GPU image needs -Pgpu on every Maven call: " : "-Pgpu in the CPU image: ") + i.args());
+                }
+            }
+        }
+
+        private void runtimeStage(List<Instruction> stage) {
+            if (!stage.get(0).args().equals("${BASE_IMAGE}")) {
+                problems.add("the runtime stage should be FROM ${BASE_IMAGE}, is FROM " + stage.get(0).args());
+            }
+            boolean jar = false;
+            for (Instruction i : stage) {
+                if (!i.keyword().equals("COPY") && !i.keyword().equals("ADD")) {
+                    continue;
+                }
+                if (i.args().equals("--from=build /src/cli/target/starling.jar " + JAR)) {
+                    jar = true;
+                } else {
+                    problems.add("the runtime stage should copy only the fat jar from the build stage, also: "
+                            + i.keyword() + " " + i.args());
+                }
+            }
+            if (!jar) {
+                problems.add("the runtime stage should COPY --from=build /src/cli/target/starling.jar " + JAR);
+            }
+            Map<String, String> env = env(stage);
+            Map<String, String> malloc = new TreeMap<>(env);
+            malloc.keySet().removeIf(k -> !k.startsWith("MALLOC_"));
+            if (!malloc.equals(new TreeMap<>(Torch.ALLOCATOR_ENVIRONMENT))) {
+                List<String> diff = new ArrayList<>();
+                new TreeMap<>(Torch.ALLOCATOR_ENVIRONMENT).forEach((k, v) -> {
+                    if (!v.equals(malloc.get(k))) {
+                        diff.add(k + " is " + malloc.get(k) + ", should be " + v);
+                    }
+                });
+                malloc.keySet().stream().filter(k -> !Torch.ALLOCATOR_ENVIRONMENT.containsKey(k))
+                        .forEach(k -> diff.add(k + "=" + malloc.get(k) + " is not one of Torch.ALLOCATOR_ENVIRONMENT"));
+                problems.add("the runtime stage should set exactly glibc's allocator variables of Torch.ALLOCATOR_ENVIRONMENT ("
+                        + Torch.allocatorSettings() + "): " + String.join("; ", diff));
+            }
+            if (!"1".equals(env.get("OMP_NUM_THREADS"))) {
+                problems.add("the runtime stage should set OMP_NUM_THREADS=1, sets " + env.get("OMP_NUM_THREADS"));
+            }
+            if (gpu != "cuda".equals(env.get("STARLING_DEVICE"))) {
+                problems.add("STARLING_DEVICE is " + env.get("STARLING_DEVICE") + (gpu ? ", the GPU image trains on cuda" : ""));
+            }
+            String user = stage.stream().filter(i -> i.keyword().equals("USER")).map(Instruction::args)
+                    .reduce((a, b) -> b).orElse(null);
+            if (!"starling".equals(user)) {
+                problems.add("the roles should run as the starling user (uid 10001, as the Kubernetes manifests expect), run as " + user);
+            }
+            Set<String> exposed = new TreeSet<>();
+            stage.stream().filter(i -> i.keyword().equals("EXPOSE")).forEach(i -> exposed.addAll(List.of(i.args().split("\\s+"))));
+            if (!exposed.containsAll(List.of("7070", "7071", "9400"))) {
+                problems.add("should EXPOSE 7070 7071 9400, exposes " + exposed);
+            }
+            if (stage.stream().noneMatch(i -> i.keyword().equals("ENTRYPOINT") && i.args().contains(JAR))) {
+                problems.add("the ENTRYPOINT should run " + JAR);
+            }
+            if (stage.stream().noneMatch(i -> i.keyword().equals("RUN") && i.args().contains(JAR + " --version"))) {
+                problems.add("the runtime stage should run `" + JAR + " --version` once (extracts libtorch, so containers start fast)");
+            }
+        }
     }
 
     // ---------------------------------------------------------------- fixtures and mutations
