@@ -1,10 +1,14 @@
 package dev.starling.cli;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -14,7 +18,9 @@ import dev.starling.common.model.Torch;
 
 /**
  * One Starling role running in its own JVM, started from this JVM's java and class path, with
- * its output in a log file. {@link #stop} sends SIGTERM, waits, then kills.
+ * its output appended to a log file (a process started again on the same log, by a restart or a
+ * resumed run, follows a separator line, so the previous process's output is kept).
+ * {@link #stop} sends SIGTERM, waits, then kills.
  */
 final class ChildProcess {
 
@@ -30,6 +36,15 @@ final class ChildProcess {
 
     /** Starts {@code starling <role args>} in a new JVM with the given heap. */
     static ChildProcess start(String name, String heap, List<String> roleArgs, Path log) throws IOException {
+        return start(name, heap, roleArgs, log, "starting " + name + " again");
+    }
+
+    /**
+     * As {@link #start(String, String, List, Path)}; if {@code log} already holds output, first
+     * appends a separator line saying {@code why} this process starts (e.g. which restart).
+     */
+    static ChildProcess start(String name, String heap, List<String> roleArgs, Path log, String why)
+            throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx" + heap);
@@ -42,10 +57,29 @@ final class ChildProcess {
         cmd.addAll(roleArgs);
         cmd.add("--parent-pid");
         cmd.add(Long.toString(ProcessHandle.current().pid()));
-        Files.createDirectories(log.getParent());
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        return exec(name, cmd, log, why);
+    }
+
+    /** Starts {@code command} as it is, its output appended to {@code log} after a separator as above. */
+    static ChildProcess exec(String name, List<String> command, Path log, String why) throws IOException {
+        Files.createDirectories(log.toAbsolutePath().getParent());
+        if (Files.exists(log) && Files.size(log) > 0) {
+            // A killed process may have left half a line: the separator starts on a line of its own.
+            String separator = (endsWithNewline(log) ? "" : "\n") + "---- " + Instant.now() + " " + why + " ----\n";
+            Files.writeString(log, separator, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+        }
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         roleEnvironment(pb.environment());
         return new ChildProcess(name, pb.start(), log);
+    }
+
+    private static boolean endsWithNewline(Path file) throws IOException {
+        try (SeekableByteChannel ch = Files.newByteChannel(file)) {
+            ByteBuffer last = ByteBuffer.allocate(1);
+            ch.position(ch.size() - 1).read(last);
+            return last.get(0) == '\n';
+        }
     }
 
     /**

@@ -1,12 +1,18 @@
 package dev.starling.cli;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
@@ -20,55 +26,67 @@ import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 
 /**
- * One box, separate processes: a parameter server, a learner (IMPALA only) and N actors, each its own JVM on
- * loopback with ephemeral ports. Polls the learner for progress, stops at the target or the
- * budget, and always shuts every child down (actors first, then the learner so it publishes its
- * last weights, then the parameter server so it writes its final checkpoint). A shutdown hook
+ * One box, separate processes: a parameter server, a learner (IMPALA only) and N actors, each its
+ * own JVM on loopback, kept running by a {@link Supervisor} (a role that dies is started again on
+ * the same port, within a restart budget). Polls the reporter for progress, stops at the target or
+ * the budget, and always shuts every child down (actors first, then the learner so it publishes
+ * its last weights, then the parameter server so it writes its final checkpoint). A shutdown hook
  * does the same on Ctrl-C; children also exit by themselves if this process dies.
+ *
+ * <p>Ports: the parameter server and the learner serve on ports this class picks before starting
+ * them and passes explicitly, so a restarted one comes back at the address its peers dial. Each
+ * port is chosen free and below the kernel's ephemeral range, so no outgoing connection takes it
+ * while its role is down. A role writes its port file ({@code ports/<role>.port}) once it serves;
+ * the file is deleted before each start, so a port file is never an earlier process's.
  */
 final class ClusterRun implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(ClusterRun.class.getName());
-    private static final Duration STARTUP = Duration.ofSeconds(120);
+    /** How long a role may take to load and serve (libtorch, JIT; two shared cores). */
+    static final Duration STARTUP = Duration.ofSeconds(120);
+    /** How long the reporter may leave the poll unanswered once every role is up. */
+    static final Duration NO_ANSWER = Duration.ofSeconds(30);
     private static final Duration GRACE = Duration.ofSeconds(15);
+    private static final String PARAMETER_SERVER = "parameter-server";
+    private static final String LEARNER = "learner";
 
     /**
      * What to start. Role arguments exclude ports, addresses and files, which this class sets.
      * {@code learnerArgs} null means A3C: no learner; the parameter server trains and reports.
      * {@code secure}: every connection uses mutual TLS and a bearer token, from a throwaway CA
-     * generated into {@code <run-dir>/tls/} ({@link LocalTls}).
+     * generated into {@code <run-dir>/tls/} ({@link LocalTls}). {@code budget}: how often a role
+     * that dies is started again.
      */
     record Plan(Path runDir, List<String> parameterServerArgs, List<String> learnerArgs, List<List<String>> actorArgs,
-            boolean metrics, boolean secure) {
+            boolean metrics, boolean secure, Supervisor.Budget budget) {
 
-        /** A plaintext plan. */
+        /** A plaintext plan with the default restart budget. */
         Plan(Path runDir, List<String> parameterServerArgs, List<String> learnerArgs, List<List<String>> actorArgs,
                 boolean metrics) {
-            this(runDir, parameterServerArgs, learnerArgs, actorArgs, metrics, false);
+            this(runDir, parameterServerArgs, learnerArgs, actorArgs, metrics, false, Supervisor.Budget.of(5));
         }
     }
 
-    /** The outcome of polling. */
+    /** The outcome of polling: {@code seconds} and {@code last} count the whole run (see {@link RunTotals}). */
     record Outcome(boolean solved, double seconds, LearnerStatus last, String failure) {
     }
 
-    /** Receives each status poll. */
+    /** Receives each status poll, as totals of the whole run. */
     interface Listener {
         void status(double seconds, LearnerStatus status);
     }
 
     private final Plan plan;
-    private final List<ChildProcess> actors = new ArrayList<>();
-    private ChildProcess parameterServer;
-    private ChildProcess learner;
+    private final Supervisor supervisor;
     /** Whoever trains and reports progress: the learner, or the parameter server in A3C mode. */
     private ManagedChannel statusChannel;
-    private boolean statusFromParameterServer;
+    private String reporter;
     private final Thread hook = new Thread(this::stopAll, "starling-train-shutdown");
     private boolean stopped;
 
     ClusterRun(Plan plan) {
         this.plan = plan;
+        this.supervisor = new Supervisor(plan.budget());
         Runtime.getRuntime().addShutdownHook(hook);
     }
 
@@ -76,7 +94,7 @@ final class ClusterRun implements AutoCloseable {
     void start() throws IOException, InterruptedException {
         Path ports = plan.runDir().resolve("ports");
         Path logs = plan.runDir().resolve("logs");
-        Path psPort = ports.resolve("parameter-server.port");
+        Files.createDirectories(ports);
         LocalTls tls = null;
         Security security = Security.NONE;
         if (plan.secure()) {
@@ -84,88 +102,151 @@ final class ClusterRun implements AutoCloseable {
             security = tls.client();
             LOG.info("mutual TLS and a bearer token on every connection; certificates and token in " + tls.dir());
         }
-        List<String> psArgs = new ArrayList<>(List.of("parameter-server", "--port", "0", "--port-file", psPort.toString(),
+        int psPort = freePort(Set.of());
+        String ps = "localhost:" + psPort;
+        List<String> psArgs = new ArrayList<>(List.of(PARAMETER_SERVER, "--port", Integer.toString(psPort),
                 "--checkpoint-dir", plan.runDir().resolve("checkpoints").toString()));
         psArgs.addAll(plan.parameterServerArgs());
-        psArgs.addAll(metricsArgs(ports, "parameter-server"));
         if (tls != null) {
             psArgs.addAll(tls.serverArgs());
         }
-        parameterServer = ChildProcess.start("parameter-server", "512m", psArgs, logs.resolve("parameter-server.log"));
-        String ps = "localhost:" + parameterServer.awaitPort(psPort, STARTUP);
-        LOG.info("parameter server up at " + ps + " (pid " + parameterServer.pid() + ")");
+        startServing(PARAMETER_SERVER, 0, "512m", psArgs, psPort, ports, logs);
+        LOG.info("parameter server up at " + ps + " (pid " + supervisor.process(PARAMETER_SERVER).pid() + ")");
 
         String learnerTarget = ps;
+        reporter = PARAMETER_SERVER;
         if (plan.learnerArgs() != null) {
-            Path learnerPort = ports.resolve("learner.port");
-            List<String> learnerArgs = new ArrayList<>(List.of("learner", "--port", "0", "--port-file",
-                    learnerPort.toString(), "--parameter-server", ps));
+            int learnerPort = freePort(Set.of(psPort));
+            learnerTarget = "localhost:" + learnerPort;
+            List<String> learnerArgs = new ArrayList<>(List.of(LEARNER, "--port", Integer.toString(learnerPort),
+                    "--parameter-server", ps));
             learnerArgs.addAll(plan.learnerArgs());
-            learnerArgs.addAll(metricsArgs(ports, "learner"));
             if (tls != null) {
                 learnerArgs.addAll(tls.serverArgs());
             }
-            learner = ChildProcess.start("learner", "1g", learnerArgs, logs.resolve("learner.log"));
-            learnerTarget = "localhost:" + learner.awaitPort(learnerPort, STARTUP);
-            LOG.info("learner up at " + learnerTarget + " (pid " + learner.pid() + ")");
+            startServing(LEARNER, 1, "1g", learnerArgs, learnerPort, ports, logs);
+            LOG.info("learner up at " + learnerTarget + " (pid " + supervisor.process(LEARNER).pid() + ")");
+            reporter = LEARNER;
         }
-        statusFromParameterServer = plan.learnerArgs() == null;
         statusChannel = Channels.create(learnerTarget, 4 << 20, security, null);
 
         for (int i = 0; i < plan.actorArgs().size(); i++) {
-            List<String> args = new ArrayList<>(List.of("actor", "--actor-id", "actor-" + i, "--parameter-server", ps));
-            if (learner != null) {
+            String name = "actor-" + i;
+            List<String> args = new ArrayList<>(List.of("actor", "--actor-id", name, "--parameter-server", ps));
+            if (plan.learnerArgs() != null) {
                 args.addAll(List.of("--learner", learnerTarget));
             }
             args.addAll(plan.actorArgs().get(i));
-            args.addAll(metricsArgs(ports, "actor-" + i));
             if (tls != null) {
                 args.addAll(tls.clientArgs());
             }
-            actors.add(ChildProcess.start("actor-" + i, "512m", args, logs.resolve("actor-" + i + ".log")));
+            supervisor.start(name, 2, launcher(name, "512m", args, null, ports, logs));
         }
-        LOG.info(actors.size() + " actors started; logs in " + logs);
+        LOG.info(plan.actorArgs().size() + " actors started; logs in " + logs + "; a role that exits is restarted"
+                + " (at most " + plan.budget().maxRestarts() + " times within "
+                + Supervisor.text(plan.budget().window()) + ")");
+    }
+
+    /** Starts a role that serves gRPC on {@code port} and waits until it does (its port file appears). */
+    private void startServing(String name, int tier, String heap, List<String> args, int port, Path ports, Path logs)
+            throws IOException, InterruptedException {
+        Path portFile = ports.resolve(name + ".port");
+        List<String> all = new ArrayList<>(args);
+        all.addAll(List.of("--port-file", portFile.toString()));
+        ChildProcess p = supervisor.start(name, tier, launcher(name, heap, all, portFile, ports, logs));
+        long deadline = System.nanoTime() + STARTUP.toNanos();
+        while (!Files.exists(portFile)) {
+            // A role that cannot start at all is a configuration problem: no restarts for it here.
+            if (!p.isAlive()) {
+                throw new IOException(name + " exited with code " + p.exitCode() + " before serving:\n" + p.tail(40));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException(name + " did not start serving within " + STARTUP.toSeconds() + " s:\n" + p.tail(40));
+            }
+            // The roles started before it are supervised meanwhile.
+            Optional<String> dead = supervisor.check();
+            if (dead.isPresent()) {
+                throw new IOException(dead.get());
+            }
+            Thread.sleep(50);
+        }
+        int serving = Integer.parseInt(Files.readString(portFile, StandardCharsets.US_ASCII).trim());
+        if (serving != port) {
+            throw new IOException(name + " serves on port " + serving + ", not the port " + port + " it was given");
+        }
     }
 
     /**
-     * Polls the learner every {@code every} until solved (a full 100-episode window averaging at
-     * least {@code targetReturn}), the frame or time budget, or a child dying.
+     * How to start one process of a role: its files from an earlier process (port file, metrics
+     * port file) are deleted first, so whoever waits for them reads this process's.
      */
-    Outcome await(double targetReturn, long maxFrames, double maxSeconds, Duration every, Listener listener)
-            throws InterruptedException {
+    private Supervisor.Launch launcher(String name, String heap, List<String> args, Path portFile, Path ports, Path logs) {
+        List<String> all = new ArrayList<>(args);
+        all.addAll(metricsArgs(ports, name));
+        Path metricsFile = ports.resolve(name + ".metrics");
+        return why -> {
+            if (portFile != null) {
+                Files.deleteIfExists(portFile);
+            }
+            Files.deleteIfExists(metricsFile);
+            return ChildProcess.start(name, heap, all, logs.resolve(name + ".log"), why);
+        };
+    }
+
+    /**
+     * Polls the reporter every {@code every} until solved (a full 100-episode window of the
+     * reporter's current process averaging at least {@code targetReturn}), the frame or time budget
+     * of the whole run ({@code totals}), or a role dying with its restart budget used up. The
+     * reporter may stay silent while it or any role is (re)starting ({@link #STARTUP}); once all
+     * are up, {@link #NO_ANSWER} of silence ends the run.
+     */
+    Outcome await(double targetReturn, long maxFrames, double maxSeconds, Duration every, RunTotals totals,
+            Listener listener) throws InterruptedException {
         long start = System.nanoTime();
-        LearnerStatus last = LearnerStatus.getDefaultInstance();
+        LearnerStatus last = totals.add(supervisor.generation(reporter), LearnerStatus.getDefaultInstance());
         long lastContact = System.nanoTime();
         while (true) {
             Thread.sleep(every.toMillis());
-            double seconds = (System.nanoTime() - start) / 1e9;
-            for (ChildProcess c : children()) {
-                if (!c.isAlive()) {
-                    return new Outcome(false, seconds, last, c.name() + " exited with code " + c.exitCode()
-                            + "; last lines of its log:\n" + c.tail(30));
-                }
+            double seconds = totals.seconds((System.nanoTime() - start) / 1e9);
+            Optional<String> dead = supervisor.check();
+            if (dead.isPresent()) {
+                return new Outcome(false, seconds, last, dead.get());
             }
+            LearnerStatus raw;
+            // Restarts happen only in check(), on this thread: the answer comes from this generation.
+            int generation = supervisor.generation(reporter);
             try {
-                last = statusFromParameterServer
+                raw = reporter.equals(PARAMETER_SERVER)
                         ? ParameterServerGrpc.newBlockingStub(statusChannel).withDeadlineAfter(2, TimeUnit.SECONDS)
                                 .getStatus(LearnerStatusRequest.getDefaultInstance())
                         : LearnerGrpc.newBlockingStub(statusChannel).withDeadlineAfter(2, TimeUnit.SECONDS)
                                 .getStatus(LearnerStatusRequest.getDefaultInstance());
-                lastContact = System.nanoTime();
-                listener.status(seconds, last);
             } catch (StatusRuntimeException e) {
-                if (System.nanoTime() - lastContact > Duration.ofSeconds(30).toNanos()) {
-                    return new Outcome(false, seconds, last, (statusFromParameterServer ? "parameter server" : "learner")
-                            + " did not answer for 30 s: " + e.getStatus());
+                // A restarted reporter is back at the same address: try it now, not after the channel's backoff.
+                statusChannel.resetConnectBackoff();
+                long now = System.nanoTime();
+                long silentSince = Math.max(lastContact, supervisor.settledSince(STARTUP));
+                if (now - silentSince > NO_ANSWER.toNanos()) {
+                    return new Outcome(false, seconds, last, (reporter.equals(PARAMETER_SERVER) ? "parameter server"
+                            : "learner") + " did not answer for " + NO_ANSWER.toSeconds() + " s while every role was up: "
+                            + e.getStatus());
                 }
                 continue;
             }
-            boolean solved = last.getEpisodes() >= 100 && last.getAverageReturn() >= targetReturn;
+            lastContact = System.nanoTime();
+            last = totals.add(generation, raw);
+            listener.status(seconds, last);
+            boolean solved = raw.getEpisodes() >= 100 && raw.getAverageReturn() >= targetReturn;
             boolean outOfBudget = (maxFrames > 0 && last.getFrames() >= maxFrames) || (maxSeconds > 0 && seconds >= maxSeconds);
             if (solved || outOfBudget) {
                 return new Outcome(solved, seconds, last, null);
             }
         }
+    }
+
+    /** Restarts so far per role (every role, 0 if none). */
+    Map<String, Integer> restarts() {
+        return supervisor.restarts();
     }
 
     /** With metrics on: serve /metrics on a free port and say which in {@code ports/<role>.metrics}. */
@@ -177,22 +258,7 @@ final class ClusterRun implements AutoCloseable {
 
     /** Each running child's pid by role name (for the soak monitor). */
     Map<String, Long> pids() {
-        Map<String, Long> pids = new LinkedHashMap<>();
-        for (ChildProcess c : children()) {
-            pids.put(c.name(), c.pid());
-        }
-        return pids;
-    }
-
-    private List<ChildProcess> children() {
-        List<ChildProcess> all = new ArrayList<>(actors);
-        if (learner != null) {
-            all.add(learner);
-        }
-        if (parameterServer != null) {
-            all.add(parameterServer);
-        }
-        return all;
+        return supervisor.pids();
     }
 
     /** Stops every child in order; idempotent. */
@@ -204,13 +270,37 @@ final class ClusterRun implements AutoCloseable {
         if (statusChannel != null) {
             Channels.close(statusChannel);
         }
-        actors.parallelStream().forEach(a -> a.stop(GRACE));
-        if (learner != null) {
-            learner.stop(GRACE);
+        supervisor.stopAll(GRACE);
+    }
+
+    /**
+     * A free TCP port below the kernel's ephemeral range (Linux: {@code ip_local_port_range};
+     * elsewhere 32768), not in {@code taken}.
+     */
+    static int freePort(Set<Integer> taken) throws IOException {
+        int ephemeralStart = 32768;
+        try {
+            String range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim();
+            ephemeralStart = Integer.parseInt(range.split("\\s+")[0]);
+        } catch (IOException | RuntimeException notLinux) {
+            // Keep the default.
         }
-        if (parameterServer != null) {
-            parameterServer.stop(GRACE);
+        int low = 10000;
+        int high = Math.max(low + 1000, ephemeralStart);
+        for (int i = 0; i < 500; i++) {
+            int port = ThreadLocalRandom.current().nextInt(low, high);
+            if (taken.contains(port)) {
+                continue;
+            }
+            try (ServerSocket s = new ServerSocket()) {
+                s.setReuseAddress(true);
+                s.bind(new InetSocketAddress(port));
+                return port;
+            } catch (IOException inUse) {
+                // Try another.
+            }
         }
+        throw new IOException("no free port found in " + low + "-" + high);
     }
 
     @Override

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
@@ -23,6 +24,7 @@ import dev.starling.common.rl.VTraceConfig;
 import dev.starling.learner.SyncConfig;
 import dev.starling.learner.SyncTrainer;
 import dev.starling.proto.v1.LearnerStatus;
+import dev.starling.ps.CheckpointStore;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -33,7 +35,8 @@ import picocli.CommandLine.Spec;
 /** {@code starling train}: trains a policy and writes a run folder. */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Train a policy until the target return or the budget; write a run folder.",
-            "%nWrites checkpoints, metrics.csv, training-curve.png, summary.json and logs to the run folder; exit code 0 when solved. Modes: impala (default) starts a parameter server, a learner and --actors actor JVMs on loopback; a3c starts a parameter server that applies the gradients --actors actor JVMs compute; sync trains in this process (collect, train, repeat: the baseline)."})
+            "%nWrites config.properties (the effective options), checkpoints, metrics.csv, training-curve.png, summary.json and logs to the run folder; exit code 0 when solved. Modes: impala (default) starts a parameter server, a learner and --actors actor JVMs on loopback; a3c starts a parameter server that applies the gradients --actors actor JVMs compute; sync trains in this process (collect, train, repeat: the baseline).",
+            "%nimpala and a3c: a role whose process exits is started again with the same arguments and port (see --max-restarts); only a role that keeps dying ends the run. A run folder holds one run: --run-dir on a folder that holds one is refused unless --resume continues it."})
 final class TrainCommand implements Callable<Integer> {
 
     private static final Logger LOG = Logger.getLogger(TrainCommand.class.getName());
@@ -101,8 +104,23 @@ final class TrainCommand implements Callable<Integer> {
                     + " <run-dir>/tls/.")
     boolean secure;
 
-    @Option(names = "--run-dir", paramLabel = "DIR", description = "Run folder. Default: runs/<env>-<timestamp>.")
+    @Option(names = "--run-dir", paramLabel = "DIR",
+            description = "Run folder; refused if it already holds a run (unless --resume). Default: runs/<env>-<timestamp>.")
     Path runDir;
+
+    @Option(names = "--resume",
+            description = "impala, a3c: continue the run in --run-dir from its newest checkpoint with its saved options"
+                    + " (config.properties). An option set now that differs from the saved one is refused, except"
+                    + " --max-frames, --max-seconds, --target-return, --max-restarts, --metrics and --secure. Frames,"
+                    + " episodes, seconds and the curve continue; the budgets count the whole run. Not in sync mode:"
+                    + " it writes no checkpoint.")
+    boolean resume;
+
+    @Option(names = "--max-restarts", defaultValue = "5", paramLabel = "N",
+            description = "impala, a3c: a role whose process exits is started again (same arguments and port, after"
+                    + " 1 s doubling to 30 s), at most N times within 10 minutes per role; a role that dies once more"
+                    + " ends the run. 0 = the first exit ends the run. Default: ${DEFAULT-VALUE}.")
+    int maxRestarts;
 
     /** The summary.json content of the last run (read by {@code bench --modes}). */
     Map<String, Object> lastSummary;
@@ -110,8 +128,26 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         validateOwnOptions();
+        if (resume) {
+            if (runDir == null) {
+                throw new IllegalArgumentException("--resume needs --run-dir DIR, the folder of the run to continue");
+            }
+            SavedOptions.restore(spec, runDir);
+            validateOwnOptions();
+            if (mode.equals("sync")) {
+                throw new IllegalArgumentException("--resume: " + runDir + " holds a sync-mode run, and sync mode writes"
+                        + " no checkpoint to continue from");
+            }
+            if (soakMinutes > 0) {
+                // Only a saved soak run gets here (a --soak-minutes above 0 given now conflicts with a saved 0).
+                throw new IllegalArgumentException("--resume: " + runDir + " holds a soak run (--soak-minutes), which"
+                        + " watches one run from its start and cannot be resumed");
+            }
+            return cluster(runDir);
+        }
         Path dir = runDir != null ? runDir
                 : Path.of("runs", model.env + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        RunFolder.refuseExistingRun(dir);
         switch (mode) {
             case "sync":
                 if (secure) {
@@ -124,6 +160,43 @@ final class TrainCommand implements Callable<Integer> {
             default:
                 throw new IllegalStateException("unreachable: --mode was validated");
         }
+    }
+
+    /**
+     * On --resume: where the run stands (its last metrics row), refused if that already used the
+     * budgets; logs the checkpoint the parameter server will continue from.
+     */
+    private Optional<RunFolder.Row> resumePoint(Path dir) throws IOException {
+        List<RunFolder.Row> rows = RunFolder.rows(dir);
+        Optional<RunFolder.Row> last = rows.isEmpty() ? Optional.empty() : Optional.of(rows.get(rows.size() - 1));
+        if (last.isPresent()) {
+            RunFolder.Row r = last.get();
+            if (maxFrames > 0 && r.frames() >= maxFrames) {
+                throw new IllegalArgumentException(String.format(Locale.ROOT, "--resume: %s already used its budget"
+                        + " (%d frames, --max-frames %d): give a larger --max-frames", dir, r.frames(), maxFrames));
+            }
+            if (maxSeconds > 0 && r.seconds() >= maxSeconds) {
+                throw new IllegalArgumentException(String.format(Locale.ROOT, "--resume: %s already used its budget"
+                        + " (%.1f s, --max-seconds %.0f): give a larger --max-seconds", dir, r.seconds(), maxSeconds));
+            }
+        }
+        Optional<Long> checkpoint = Optional.empty();
+        for (Path file : new CheckpointStore(dir.resolve("checkpoints"), 1).list()) {
+            try {
+                checkpoint = Optional.of(CheckpointStore.read(file).getParameters().getVersion());
+                break;
+            } catch (IOException unreadable) {
+                // The parameter server skips it too (and says so in its log).
+            }
+        }
+        if (checkpoint.isPresent()) {
+            LOG.info(String.format(Locale.ROOT, "resuming %s from checkpoint version %d after %.1f s and %d frames", dir,
+                    checkpoint.get(), last.map(RunFolder.Row::seconds).orElse(0.0),
+                    last.map(RunFolder.Row::frames).orElse(0L)));
+        } else {
+            LOG.warning("resuming " + dir + ", which holds no valid checkpoint: the weights start afresh");
+        }
+        return last;
     }
 
     /** impala or a3c: the roles as separate JVMs. */
@@ -167,16 +240,19 @@ final class TrainCommand implements Callable<Integer> {
         for (List<String> a : actorArgs) {
             validateRole(new ActorCommand(), a, ActorCommand::config);
         }
+        Optional<RunFolder.Row> resumedFrom = resume ? resumePoint(dir) : Optional.empty();
         LOG.info(String.format(Locale.ROOT, "effective configuration: mode %s, env %s, actors %d x %d envs (%d in flight),"
-                + " T %d, encoder %d, LSTM %d, seed %d, %s, %s%s, target %.1f, max frames %d, max seconds %.0f, run dir %s,"
-                + " transport %s",
+                + " T %d, encoder %d, LSTM %d, seed %d, %s, %s%s, target %.1f, max frames %d, max seconds %.0f, run dir %s%s,"
+                + " transport %s, max restarts %d per role in 10 min",
                 mode, model.env, actors, numEnvs, maxInFlight, t.unroll, model.encoderSize, model.lstmSize, model.seed,
                 lossOptions, learning, a3c ? ", max staleness " + maxStaleness : "", targetReturn, maxFrames, maxSeconds, dir,
-                secure ? "mutual TLS + bearer token" : "plaintext"));
+                resume ? " (resumed)" : "", secure ? "mutual TLS + bearer token" : "plaintext", maxRestarts));
         PrintWriter out = spec.commandLine().getOut();
         ClusterRun.Outcome outcome;
-        try (RunFolder run = new RunFolder(dir);
-                ClusterRun cluster = new ClusterRun(new ClusterRun.Plan(dir, psArgs, learnerArgs, actorArgs, metrics, secure))) {
+        try (RunFolder run = resume ? RunFolder.resume(dir) : RunFolder.create(dir);
+                ClusterRun cluster = new ClusterRun(new ClusterRun.Plan(dir, psArgs, learnerArgs, actorArgs, metrics, secure,
+                        Supervisor.Budget.of(maxRestarts)))) {
+            SavedOptions.save(spec, dir);
             try {
                 cluster.start();
             } catch (IOException e) {
@@ -189,8 +265,9 @@ final class TrainCommand implements Callable<Integer> {
             // Heaps and allocator arenas settle within the first minute or two (measured: the learner's
             // RSS stepped up until ~70 s, then stayed within 6 MiB): half the run, 1 to 5 minutes.
             SoakMonitor monitor = new SoakMonitor(Math.min(300, Math.max(60, soakMinutes * 60 / 2)));
+            RunTotals totals = resumedFrom.map(RunTotals::after).orElseGet(RunTotals::fresh);
             outcome = cluster.await(soak ? Double.POSITIVE_INFINITY : targetReturn, soak ? 0 : maxFrames,
-                    soak ? soakMinutes * 60 : maxSeconds, Duration.ofSeconds(1), (seconds, s) -> {
+                    soak ? soakMinutes * 60 : maxSeconds, Duration.ofSeconds(1), totals, (seconds, s) -> {
                 if (soak) {
                     monitor.sample(seconds, cluster.pids(), s.getQueuedChunks());
                 }
@@ -198,7 +275,7 @@ final class TrainCommand implements Callable<Integer> {
                 run.add(new RunFolder.Row(seconds, s.getFrames(), fps, s.getEpisodes(), s.getAverageReturn(),
                         s.getUpdates(), s.getPolicyVersion(), s.getMeanPolicyLag()));
                 progress.show(seconds, s.getFrames(), fps, s.getEpisodes(), s.getAverageReturn(), s.getPolicyVersion(),
-                        s.getMeanPolicyLag());
+                        s.getMeanPolicyLag(), cluster.restarts().values().stream().mapToInt(Integer::intValue).sum());
             });
             progress.done();
             cluster.stopAll();
@@ -211,6 +288,15 @@ final class TrainCommand implements Callable<Integer> {
             summary.put("mean_policy_lag", s.getMeanPolicyLag());
             summary.put("actors", actors);
             summary.put("envs_per_actor", numEnvs);
+            summary.put("restarts", cluster.restarts());
+            summary.put("max_restarts", maxRestarts);
+            resumedFrom.ifPresent(r -> {
+                Map<String, Object> from = new LinkedHashMap<>();
+                from.put("seconds", r.seconds());
+                from.put("frames", r.frames());
+                from.put("episodes", r.episodes());
+                summary.put("resumed_from", from);
+            });
             summary.put("failure", outcome.failure());
             boolean flat = soak && soakReport(monitor, dir, summary, out);
             run.writeSummary(summary);
@@ -253,6 +339,9 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (!(soakMinutes >= 0) || Double.isInfinite(soakMinutes)) {
             throw new IllegalArgumentException("--soak-minutes must be finite and >= 0 (0 = off), got " + soakMinutes);
+        }
+        if (maxRestarts < 0 || maxRestarts > 1000) {
+            throw new IllegalArgumentException("--max-restarts must be in [0, 1000], got " + maxRestarts);
         }
     }
 
@@ -298,7 +387,8 @@ final class TrainCommand implements Callable<Integer> {
                 maxFrames, maxSeconds, learning.device);
         LOG.info("effective configuration: " + cfg);
         PrintWriter out = spec.commandLine().getOut();
-        try (RunFolder run = new RunFolder(dir)) {
+        try (RunFolder run = RunFolder.create(dir)) {
+            SavedOptions.save(spec, dir);
             Progress progress = new Progress(out);
             SyncTrainer.Result result = SyncTrainer.run(cfg, p -> {
                 run.add(new RunFolder.Row(p.seconds(), p.frames(), p.fps(), p.episodes(), p.averageReturn(),
