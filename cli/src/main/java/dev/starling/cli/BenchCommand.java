@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -14,6 +15,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 
 import dev.starling.cli.bench.ActorsAlone;
 import dev.starling.cli.bench.BroadcastBenchmark;
@@ -134,17 +136,34 @@ final class BenchCommand implements Callable<Integer> {
         return lines;
     }
 
+    /**
+     * One training run of {@code budget} seconds into {@code <out>/run-<name>}, replacing that
+     * folder from an earlier bench (train refuses a folder that holds a run); its summary.
+     */
     private Map<String, Object> train(List<String> args, double budget, String name) throws IOException {
+        Path runDir = out.resolve("run-" + name);
+        deleteRecursively(runDir);
         TrainCommand train = new TrainCommand();
         CommandLine cli = new CommandLine(train);
         cli.setDefaultValueProvider(new Main.Defaults(null));
         List<String> all = new ArrayList<>(args);
-        all.addAll(List.of("--max-seconds", Double.toString(budget), "--run-dir", out.resolve("run-" + name).toString()));
+        all.addAll(List.of("--max-seconds", Double.toString(budget), "--run-dir", runDir.toString()));
         cli.execute(all.toArray(String[]::new));
         if (train.lastSummary == null) {
             throw new IllegalStateException("training " + name + " produced no summary; see the log above");
         }
         return train.lastSummary;
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
     }
 
     private static double number(Map<String, Object> summary, String key) {
@@ -207,15 +226,7 @@ final class BenchCommand implements Callable<Integer> {
                 + "|---|---|---:|---:|---:|---:|---:|---:|\n");
         Map<String, Object> results = new LinkedHashMap<>();
         for (String mode : List.of("impala", "a3c", "sync")) {
-            TrainCommand train = new TrainCommand();
-            CommandLine cli = new CommandLine(train);
-            cli.setDefaultValueProvider(new Main.Defaults(null));
-            cli.execute("--mode", mode, "--max-seconds", Double.toString(maxSeconds != null ? maxSeconds : 300),
-                    "--run-dir", out.resolve("run-" + mode).toString());
-            Map<String, Object> s = train.lastSummary;
-            if (s == null) {
-                throw new IllegalStateException("mode " + mode + " produced no summary; see the log above");
-            }
+            Map<String, Object> s = train(List.of("--mode", mode), maxSeconds != null ? maxSeconds : 300, mode);
             double wall = ((Number) s.get("wall_seconds")).doubleValue();
             long updates = ((Number) s.get("updates")).longValue();
             md.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %,d | %,.0f | %,d | %.1f | %.1f |%n", mode, s.get("solved"),
