@@ -24,12 +24,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.DoublePredicate;
 
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.model.Container;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.testcontainers.DockerClientFactory;
@@ -39,7 +39,11 @@ import org.testcontainers.DockerClientFactory;
  * from the sources (the Dockerfile's Maven stage; nothing built on the host is used) and brings
  * up {@code docker-compose.yml} (parameter server, learner, two actors, Prometheus) on a real
  * Docker engine; the test waits until frames and the weights version advance in Prometheus, runs
- * every PromQL query of the Grafana dashboard against it, and tears the stack down.
+ * every PromQL query of the Grafana dashboard against it, and tears the stack down. A second test
+ * does the same with security on ({@code docker-compose.secure.yml}): {@code run --rm credentials}
+ * writes the credentials into a fresh folder, every role's container mounts only its own, and the
+ * roles train over mutual TLS with tokens with no call refused. Each test brings its own stack up
+ * and down, so one stack runs at a time, and whichever runs second finds the image built.
  *
  * <p>No image registry is reachable on the build machines, so the image is built on local bases
  * ({@code BASE_IMAGE} and {@code BUILD_IMAGE}, made by {@code deploy/docker/build-base-image.sh}
@@ -69,13 +73,18 @@ class ComposeStackIT {
     private static final Duration UP_TIMEOUT = Duration.ofMinutes(15);
 
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    private static List<String> compose;
+    /** Where the secure stack's credentials are written (STARLING_CREDENTIALS_DIR), removed afterwards. */
+    private static final Path CREDENTIALS = OUT.resolve("credentials");
+    private static final String CREDENTIALS_MOUNT = "/etc/starling/credentials";
+    private static final List<String> ROLES = List.of("parameter-server", "learner", "actor");
+    private static List<String> composeCommand;
     private static String buildNetwork;
+    /** The stack of the running test: its compose command line and Prometheus port. */
+    private static List<String> compose;
     private static int prometheusPort;
-    private static boolean up;
 
     @BeforeAll
-    static void bringUpStack() throws Exception {
+    static void prerequisites() throws Exception {
         boolean docker = DockerClientFactory.instance().isDockerAvailable();
         if (!docker && "required".equals(System.getenv("STARLING_CONTAINER_TESTS"))) {
             fail("STARLING_CONTAINER_TESTS=required but no Docker engine answers (start dockerd; see .ci/run)");
@@ -90,15 +99,17 @@ class ComposeStackIT {
         if (buildNetwork == null && !hasDefaultBridge(DockerClientFactory.instance().client())) {
             buildNetwork = "host";
         }
+        composeCommand = composeCommand();
+    }
 
-        compose = composeCommand();
-        compose.addAll(List.of("-p", PROJECT, "-f", "docker-compose.yml",
-                "-f", ROOT.resolve("cli/src/test/resources/compose-offline-prometheus.yml").toString()));
-        prometheusPort = freePort();
-        up = true;
-        // As a user starts it: compose builds the image itself (BASE_IMAGE, BUILD_IMAGE from the
-        // environment), then starts the services.
-        run(UP_TIMEOUT, "up.log", with(compose, "up", "-d", "--build", "--scale", "actor=" + ACTORS,
+    /**
+     * Brings up a stack of docker-compose.yml, the offline Prometheus and {@code overrides} as a
+     * user starts it: compose builds the image itself (BASE_IMAGE, BUILD_IMAGE from the
+     * environment; cached after the first test), then starts the services.
+     */
+    private static void up(String project, String... overrides) throws Exception {
+        stack(project, overrides);
+        run(UP_TIMEOUT, project + "-up.log", with(compose, "up", "-d", "--build", "--scale", "actor=" + ACTORS,
                 "parameter-server", "learner", "actor", "prometheus"));
     }
 
@@ -107,20 +118,94 @@ class ComposeStackIT {
         return client.listNetworksCmd().exec().stream().anyMatch(n -> "bridge".equals(n.getName()));
     }
 
-    @AfterAll
-    static void tearDown() throws Exception {
-        if (!up) {
-            return;
+    /** The compose command line of a stack (docker-compose.yml, the offline Prometheus, the overrides) and its Prometheus port. */
+    private static void stack(String project, String... overrides) throws IOException {
+        compose = new ArrayList<>(composeCommand);
+        compose.addAll(List.of("-p", project, "-f", "docker-compose.yml",
+                "-f", ROOT.resolve("cli/src/test/resources/compose-offline-prometheus.yml").toString()));
+        for (String override : overrides) {
+            compose.addAll(List.of("-f", override));
         }
+        prometheusPort = freePort();
+    }
+
+    /** Saves the logs of the test's stack and removes it with its volumes. */
+    private static void down(String project) throws Exception {
         try {
-            run(Duration.ofMinutes(1), "logs.log", with(compose, "logs", "--no-color"));
+            run(Duration.ofMinutes(1), project + "-logs.log", with(compose, "logs", "--no-color"));
         } finally {
-            run(Duration.ofMinutes(2), "down.log", with(compose, "down", "-v", "--remove-orphans"));
+            run(Duration.ofMinutes(2), project + "-down.log", with(compose, "down", "-v", "--remove-orphans"));
         }
+    }
+
+    /** The roles' folders belong to the image's user: removed from a container, as the README says. */
+    private static void removeCredentials() throws Exception {
+        run(Duration.ofMinutes(2), "credentials-rm.log", with(compose, "run", "--rm", "--entrypoint", "rm", "credentials",
+                "-rf", "/out/parameter-server", "/out/learner", "/out/actor", "/out/observer"));
+        Files.deleteIfExists(CREDENTIALS);
     }
 
     @Test
     void trainsScrapesAndAnswersEveryDashboardQuery() throws Exception {
+        up(PROJECT);
+        try {
+            trainsAndScrapes(PROJECT);
+        } finally {
+            down(PROJECT);
+        }
+    }
+
+    /**
+     * docker-compose.secure.yml: {@code run --rm credentials} writes a CA and every identity into a
+     * new folder; each role's container then mounts only its own folder, read-only, reads it
+     * through STARLING_CREDENTIALS, and the stack trains as the plaintext one does (frames,
+     * samples and versions advance) with no call refused for its identity or rights.
+     */
+    @Test
+    void secureOverrideTrainsWithEachRoleItsOwnCredentials() throws Exception {
+        String project = PROJECT + "-secure";
+        // As the README says: an empty folder, the tool writes the credentials (building the image
+        // if there is none yet), then up.
+        Files.createDirectories(CREDENTIALS);
+        stack(project, "docker-compose.secure.yml");
+        try {
+            run(UP_TIMEOUT, "credentials.log", with(compose, "run", "--rm", "credentials"));
+            up(project, "docker-compose.secure.yml");
+            DockerClient client = DockerClientFactory.instance().client();
+            List<Container> roles = client.listContainersCmd().withShowAll(true)
+                    .withLabelFilter(Map.of("com.docker.compose.project", project)).exec().stream()
+                    .filter(c -> ROLES.contains(c.getLabels().get("com.docker.compose.service"))).toList();
+            assertEquals(2 + ACTORS, roles.size(), "role containers of " + project);
+            for (Container c : roles) {
+                String role = c.getLabels().get("com.docker.compose.service");
+                InspectContainerResponse inspect = client.inspectContainerCmd(c.getId()).exec();
+                List<String> mounts = new ArrayList<>();
+                for (InspectContainerResponse.Mount m : inspect.getMounts()) {
+                    String target = m.getDestination().getPath();
+                    if (target.startsWith(CREDENTIALS_MOUNT)) {
+                        mounts.add(target + (Boolean.TRUE.equals(m.getRW()) ? " rw" : " ro") + " from " + m.getSource());
+                    }
+                }
+                assertEquals(List.of(CREDENTIALS_MOUNT + "/" + role + " ro from " + CREDENTIALS.resolve(role)), mounts,
+                        c.getNames()[0] + ": credentials mounts");
+                assertTrue(List.of(inspect.getConfig().getEnv()).contains("STARLING_CREDENTIALS=" + CREDENTIALS_MOUNT),
+                        c.getNames()[0] + ": STARLING_CREDENTIALS");
+            }
+            trainsAndScrapes(project);
+            assertEquals(0.0, awaitValue("sum(starling_rejected_total{reason=~\"token_missing|token_invalid|certificate_role"
+                    + "|role_mismatch|forbidden\"}) or vector(0)", v -> true, System.nanoTime() + STACK_TIMEOUT.toNanos()),
+                    0.0, "calls refused for their identity or rights");
+        } finally {
+            try {
+                removeCredentials();
+            } finally {
+                down(project);
+            }
+        }
+    }
+
+    /** Both actors scraped, frames, samples and versions advance, every dashboard query answers, nothing restarted. */
+    private static void trainsAndScrapes(String project) throws Exception {
         DockerClient client = DockerClientFactory.instance().client();
         long deadline = System.nanoTime() + STACK_TIMEOUT.toNanos();
 
@@ -157,7 +242,7 @@ class ComposeStackIT {
 
         // Nothing crashed or restarted along the way.
         List<Container> containers = client.listContainersCmd().withShowAll(true)
-                .withLabelFilter(Map.of("com.docker.compose.project", PROJECT)).exec();
+                .withLabelFilter(Map.of("com.docker.compose.project", project)).exec();
         Map<String, Integer> running = new HashMap<>();
         for (Container c : containers) {
             assertEquals("running", c.getState(), c.getNames()[0] + " is " + c.getState());
@@ -251,6 +336,7 @@ class ComposeStackIT {
                 .redirectOutput(OUT.resolve(log).toFile());
         Map<String, String> env = pb.environment();
         env.put("STARLING_IMAGE", IMAGE);
+        env.put("STARLING_CREDENTIALS_DIR", CREDENTIALS.toString());
         env.put("PROMETHEUS_PORT", Integer.toString(prometheusPort));
         env.putIfAbsent("PROMETHEUS_BINARY", "/usr/bin/prometheus");
         if (buildNetwork != null) {

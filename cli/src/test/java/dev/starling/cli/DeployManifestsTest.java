@@ -51,6 +51,12 @@ import picocli.CommandLine.ParameterException;
  * metrics port is the one Prometheus scrapes; probes hit the right ports; the GPU overlay puts
  * the learner, and only it, on a GPU.
  *
+ * <p>Security is opt-in: {@code docker-compose.yml} and the cpu and gpu overlays are plaintext;
+ * {@code docker-compose.secure.yml} (merged over docker-compose.yml as compose merges them) and
+ * the secure overlay give every role STARLING_CREDENTIALS (its {@code --credentials}) and only its
+ * own credentials, read-only, readable by the image's user (uid from the Dockerfile), and the
+ * secure overlay probes the gRPC ports with tcpSocket probes.
+ *
  * <p>Each check collects every problem it finds and fails once, listing them all. The
  * {@code checker...} tests break good manifests on purpose and expect the checks to notice.
  */
@@ -58,6 +64,8 @@ class DeployManifestsTest {
 
     private static final Path ROOT = repositoryRoot();
     private static final Path COMPOSE = ROOT.resolve("docker-compose.yml");
+    /** The opt-in security override: docker compose -f docker-compose.yml -f docker-compose.secure.yml. */
+    private static final Path SECURE_COMPOSE = ROOT.resolve("docker-compose.secure.yml");
     private static final Path PROMETHEUS = ROOT.resolve("deploy/prometheus/prometheus.yml");
     private static final Path OVERLAYS = ROOT.resolve("deploy/k8s/overlays");
     private static final Path DOCKERIGNORE = ROOT.resolve(".dockerignore");
@@ -76,6 +84,18 @@ class DeployManifestsTest {
     /** STARLING_* variables that are read, but are not options: JVM flags for the image's entrypoint, provenance. */
     private static final List<String> NOT_OPTIONS = List.of("STARLING_JAVA_OPTS", "STARLING_GIT_REVISION");
 
+    /** The variable of --credentials: each role reads its own subfolder STARLING_CREDENTIALS/&lt;role&gt;. */
+    private static final String CREDENTIALS_VARIABLE = "STARLING_CREDENTIALS";
+    /** The options that turn security on, by their long names (RoleOptions). */
+    private static final List<String> SECURITY_OPTIONS = List.of("--credentials", "--tls-cert", "--tls-key", "--tls-trust",
+            "--auth-token-file", "--auth-token-hashes");
+    /** Security is opt-in: these overlays stay plaintext, overlays/secure turns it on. */
+    private static final List<String> PLAINTEXT_OVERLAYS = List.of("cpu", "gpu");
+    /** The Kubernetes Secret of a role is starling-&lt;role&gt;-credentials (the README's kubectl commands). */
+    private static final String SECRET_PREFIX = "starling-";
+    /** Owner and group may read, nobody writes: with the pod's fsGroup, the image's user reads its Secret. */
+    private static final int SECRET_MODE = 0440;
+
     private static final Map<Path, String> RENDERED = new ConcurrentHashMap<>();
 
     // ---------------------------------------------------------------- the tests
@@ -93,7 +113,7 @@ class DeployManifestsTest {
     void everyKubernetesOverlayMatchesTheLauncher() throws IOException {
         List<Path> overlays = overlays();
         List<String> names = overlays.stream().map(p -> p.getFileName().toString()).toList();
-        assertTrue(names.containsAll(List.of("cpu", "gpu")), "deploy/k8s/overlays should hold cpu and gpu, has " + names);
+        assertTrue(names.containsAll(List.of("cpu", "gpu", "secure")), "deploy/k8s/overlays should hold cpu, gpu and secure, has " + names);
         List<String> problems = new ArrayList<>();
         for (Path overlay : overlays) {
             String name = overlay.getFileName().toString();
@@ -130,6 +150,85 @@ class DeployManifestsTest {
             assertFalse("cuda".equals(env(docs, c, role, new ArrayList<>()).get("STARLING_DEVICE")),
                     "cpu overlay: " + role + " on cuda");
         }
+    }
+
+    /**
+     * docker-compose.secure.yml over docker-compose.yml, merged as compose merges them: the stack
+     * still passes every check of {@link #dockerComposeMatchesTheLauncher} (so STARLING_CREDENTIALS
+     * is a real option of every role, with a value it accepts), each role gets only its own
+     * credentials folder, read-only, where {@code --credentials} reads it, no other service sees
+     * the folder, the one-off {@code credentials} tool writes it and gives the roles' folders to the
+     * image's user, builds the image like the roles, and git ignores the folder.
+     */
+    @Test
+    void secureComposeGivesEachRoleOnlyItsOwnCredentials() throws IOException {
+        assertTrue(Files.isRegularFile(SECURE_COMPOSE), SECURE_COMPOSE + " is missing (README: security with compose)");
+        assertNoProblems("docker-compose.yml + docker-compose.secure.yml", checkSecureCompose(c -> { }));
+        Map<String, Object> roles = map(at(map(new Yaml().load(Files.readString(COMPOSE))), "services", "parameter-server"));
+        Object tool = at(map(new Yaml().load(Files.readString(SECURE_COMPOSE))), "services", "credentials", "build");
+        assertEquals(roles.get("build"), tool, "docker-compose.secure.yml: the credentials tool should build the image as the roles do");
+    }
+
+    /** Security is opt-in: docker-compose.yml alone sets no security option and mounts no credentials. */
+    @Test
+    void composeIsPlaintextWithoutTheSecureOverride() throws IOException {
+        Map<String, Object> compose = map(new Yaml().load(Files.readString(COMPOSE)));
+        List<String> problems = new ArrayList<>();
+        for (String role : ROLES) {
+            CommandSpec spec = Launcher.role(role);
+            for (String name : SECURITY_OPTIONS) {
+                OptionSpec option = spec.findOption(name);
+                assertTrue(option != null, "'" + role + "' has no option " + name + " (RoleOptions)");
+                map(compose.get("services")).forEach((service, s) -> {
+                    if (map(s).containsKey("environment") && environmentMap(map(s).get("environment"))
+                            .containsKey(Launcher.variable(option))) {
+                        problems.add("service " + service + " sets " + Launcher.variable(option)
+                                + " (security belongs in docker-compose.secure.yml)");
+                    }
+                });
+            }
+        }
+        map(compose.get("services")).forEach((service, s) -> {
+            for (SecureComposeCheck.Mount m : SecureComposeCheck.mounts(map(s))) {
+                if (m.target().startsWith("/etc/starling")) {
+                    problems.add("service " + service + " mounts " + m.target() + " (credentials belong in docker-compose.secure.yml)");
+                }
+            }
+        });
+        assertNoProblems("docker-compose.yml", new ArrayList<>(new TreeSet<>(problems)));
+    }
+
+    /**
+     * The secure overlay (overlays/cpu with components/secure), rendered: every role has
+     * STARLING_CREDENTIALS and mounts only its own Secret, read-only, 0440, with fsGroup 10001;
+     * the parameter server's and the learner's probes are tcpSocket probes on the gRPC port, and
+     * no probe is a grpc probe. (everyKubernetesOverlayMatchesTheLauncher checks the rest.)
+     */
+    @Test
+    void secureOverlayMountsEachRoleItsOwnSecret() {
+        List<Map<String, Object>> docs = loadAll(render(OVERLAYS.resolve("secure")));
+        assertNoProblems("overlays/secure", new KubernetesCheck("secure").check(docs));
+        Set<String> secrets = new TreeSet<>();
+        for (String role : ROLES) {
+            Map<String, Object> c = container(docs, role);
+            Map<String, Object> podSpec = map(at(workload(docs, role), "spec", "template", "spec"));
+            assertEquals("/etc/starling/credentials", env(docs, c, role, new ArrayList<>()).get(CREDENTIALS_VARIABLE),
+                    "secure overlay: " + role + " " + CREDENTIALS_VARIABLE);
+            assertEquals(imageUid(), number(str(at(podSpec, "securityContext", "fsGroup"))), "secure overlay: " + role + " fsGroup");
+            List<Object> secretVolumes = list(podSpec.get("volumes")).stream().filter(v -> map(v).containsKey("secret")).toList();
+            assertEquals(1, secretVolumes.size(), "secure overlay: " + role + " Secret volumes " + secretVolumes);
+            String secret = str(at(secretVolumes.get(0), "secret", "secretName"));
+            assertEquals("starling-" + role + "-credentials", secret, "secure overlay: " + role + " Secret");
+            secrets.add(secret);
+            for (String kind : List.of("startupProbe", "readinessProbe", "livenessProbe")) {
+                Map<String, Object> probe = map(c.get(kind));
+                assertFalse(probe.containsKey("grpc"), "secure overlay: " + role + " " + kind + " is a grpc probe: " + probe);
+                if (!role.equals("actor")) {
+                    assertEquals("grpc", str(at(probe, "tcpSocket", "port")), "secure overlay: " + role + " " + kind);
+                }
+            }
+        }
+        assertEquals(ROLES.size(), secrets.size(), "one Secret per role: " + secrets);
     }
 
     /**
@@ -329,6 +428,66 @@ class DeployManifestsTest {
                 docs -> map(configMapOf(docs, "actor").get("data")).put("MALLOC_MMAP_THRESHOLD_", "131072")));
     }
 
+    /** The secure compose checks are not tautologies: the real files pass, each breakage is named. */
+    @Test
+    void checkerFlagsBrokenSecureCompose() {
+        expectProblem("actor", checkSecureCompose(c -> setCredentialsMount(c, "learner",
+                "./deploy/credentials/actor:/etc/starling/credentials/learner:ro")));
+        expectProblem("read-only", checkSecureCompose(c -> setCredentialsMount(c, "actor",
+                "./deploy/credentials/actor:/etc/starling/credentials/actor")));
+        expectProblem("service parameter-server", checkSecureCompose(c -> setCredentialsMount(c, "parameter-server",
+                "./deploy/credentials:/etc/starling/credentials:ro")));
+        expectProblem("service grafana", checkSecureCompose(
+                c -> serviceOf(c, "grafana").put("volumes", List.of("./deploy:/deploy:ro"))));
+        expectProblem("STARLING_CREDENTIAL sets nothing", checkSecureCompose(c -> {
+            Map<String, Object> env = environmentMap(serviceOf(c, "actor").get("environment"));
+            env.put("STARLING_CREDENTIAL", env.remove(CREDENTIALS_VARIABLE));
+            serviceOf(c, "actor").put("environment", env);
+        }));
+        expectProblem("/run/credentials/learner", checkSecureCompose(c -> {
+            Map<String, Object> env = environmentMap(serviceOf(c, "learner").get("environment"));
+            env.put(CREDENTIALS_VARIABLE, "/run/credentials");
+            serviceOf(c, "learner").put("environment", env);
+        }));
+        expectProblem("profile", checkSecureCompose(c -> serviceOf(c, "credentials").remove("profiles")));
+        expectProblem("/out/learner", checkSecureCompose(c -> serviceOf(c, "credentials").put("entrypoint",
+                list(serviceOf(c, "credentials").get("entrypoint")).stream()
+                        .map(a -> str(a).replace(" /out/learner", "")).toList())));
+        expectProblem(".gitignore", new SecureComposeCheck(ROOT, List.of("target/")).check(secureCompose(c -> { })));
+        // The long volume syntax reads the same.
+        assertNoProblems("long syntax", checkSecureCompose(c -> setCredentialsMount(c, "actor", Map.of("type", "bind",
+                "source", "./deploy/credentials/actor", "target", "/etc/starling/credentials/actor", "read_only", true))));
+    }
+
+    /** The secure overlay's checks are not tautologies: it passes as it is, each breakage is named. */
+    @Test
+    void checkerFlagsBrokenSecureManifests() {
+        String secure = render(OVERLAYS.resolve("secure"));
+        assertNoProblems("overlays/secure", new KubernetesCheck("secure").check(loadAll(secure)));
+
+        expectProblem("starling-learner-credentials", checkOverlay("secure", secure, docs -> volumeNamed(workload(docs, "learner"),
+                "credentials").put("secret", new LinkedHashMap<>(Map.of("secretName", "starling-actor-credentials",
+                        "defaultMode", SECRET_MODE)))));
+        expectProblem("tcpSocket", checkOverlay("secure", secure,
+                docs -> container(docs, "parameter-server").put("readinessProbe", Map.of("grpc", Map.of("port", 7070)))));
+        expectProblem("fsGroup", checkOverlay("secure", secure,
+                docs -> map(at(workload(docs, "actor"), "spec", "template", "spec", "securityContext")).remove("fsGroup")));
+        expectProblem("readOnly", checkOverlay("secure", secure,
+                docs -> list(container(docs, "learner").get("volumeMounts")).stream().map(DeployManifestsTest::map)
+                        .filter(m -> "credentials".equals(m.get("name"))).forEach(m -> m.put("readOnly", false))));
+        expectProblem("defaultMode", checkOverlay("secure", secure,
+                docs -> map(volumeNamed(workload(docs, "actor"), "credentials").get("secret")).put("defaultMode", 0644)));
+        expectProblem("without credentials", checkOverlay("secure", secure,
+                docs -> ((List<?>) container(docs, "actor").get("env")).removeIf(e -> CREDENTIALS_VARIABLE.equals(map(e).get("name")))));
+        expectProblem("/etc/starling/credentials/learner", checkOverlay("secure", secure,
+                docs -> list(container(docs, "learner").get("volumeMounts")).stream().map(DeployManifestsTest::map)
+                        .filter(m -> "credentials".equals(m.get("name")))
+                        .forEach(m -> m.put("mountPath", "/etc/starling/credentials"))));
+        // The default overlays stay plaintext.
+        expectProblem("plaintext", checkOverlay("cpu", render(OVERLAYS.resolve("cpu")),
+                docs -> setEnv(container(docs, "actor"), CREDENTIALS_VARIABLE, "/etc/starling/credentials")));
+    }
+
     // ---------------------------------------------------------------- the launcher's model
 
     /**
@@ -508,6 +667,10 @@ class DeployManifestsTest {
                 if (!isStarlingImage(interpolate(str(service.get("image")))) && !service.containsKey("build")) {
                     continue;
                 }
+                if (service.containsKey("profiles")) {
+                    // A one-off tool (docker-compose.secure.yml's credentials): `up` does not start it.
+                    continue;
+                }
                 if (service.containsKey("entrypoint")) {
                     problems.add(where + ": overrides the image's entrypoint; give the role as command: [\"<role>\"]");
                 }
@@ -613,7 +776,7 @@ class DeployManifestsTest {
             String checkpoints = c.env().get("STARLING_CHECKPOINT_DIR");
             if (c.role().equals("parameter-server")) {
                 boolean mounted = checkpoints != null && list(service.get("volumes")).stream()
-                        .map(v -> v instanceof Map<?, ?> m ? str(m.get("target")) : volumeParts(str(v))[1])
+                        .map(v -> v instanceof Map<?, ?> m ? str(m.get("target")) : volumeParts(interpolate(str(v)))[1])
                         .anyMatch(target -> target != null && Path.of(checkpoints).startsWith(Path.of(target)));
                 if (!mounted) {
                     problems.add(where + ": STARLING_CHECKPOINT_DIR (" + checkpoints + ") should be set and on a volume"
@@ -622,8 +785,8 @@ class DeployManifestsTest {
             }
         }
 
-        /** {source, target} of a short volume entry ("src:dst[:mode]" or just "dst"). */
-        private static String[] volumeParts(String v) {
+        /** {source, target} of a short volume entry ("src:dst[:mode]" or just "dst"), already interpolated. */
+        static String[] volumeParts(String v) {
             String[] parts = v.split(":");
             return parts.length == 1 ? new String[] {null, parts[0]} : new String[] {parts[0], parts[1]};
         }
@@ -652,7 +815,7 @@ class DeployManifestsTest {
         private void prometheusService(Map<String, Object> services) {
             for (Object s : services.values()) {
                 for (Object v : list(map(s).get("volumes"))) {
-                    String source = v instanceof Map<?, ?> m ? str(m.get("source")) : volumeParts(str(v))[0];
+                    String source = v instanceof Map<?, ?> m ? str(m.get("source")) : volumeParts(interpolate(str(v)))[0];
                     if (source != null && (source.startsWith(".") || source.startsWith("/"))
                             && prometheusFile.normalize().startsWith(composeDir.resolve(source).normalize())) {
                         return;
@@ -719,6 +882,263 @@ class DeployManifestsTest {
         }
     }
 
+    /**
+     * docker-compose.yml with an override over it, as compose merges the keys these files use:
+     * services by name; {@code environment} by variable (map or KEY=VALUE list); {@code volumes}
+     * by mount target; any other key of a service replaced; top-level {@code volumes} by name.
+     */
+    static Map<String, Object> mergeCompose(Map<String, Object> base, Map<String, Object> override) {
+        Map<String, Object> merged = new LinkedHashMap<>(base);
+        Map<String, Object> services = new LinkedHashMap<>(map(base.get("services")));
+        map(override.get("services")).forEach((name, o) -> {
+            Map<String, Object> service = new LinkedHashMap<>(map(services.get(name)));
+            map(o).forEach((key, value) -> {
+                switch (key) {
+                    case "environment" -> {
+                        Map<String, Object> env = environmentMap(service.get(key));
+                        env.putAll(environmentMap(value));
+                        service.put(key, env);
+                    }
+                    case "volumes" -> {
+                        Map<String, Object> byTarget = new LinkedHashMap<>();
+                        for (Object v : list(service.get(key))) {
+                            byTarget.put(SecureComposeCheck.mount(v).target(), v);
+                        }
+                        for (Object v : list(value)) {
+                            byTarget.put(SecureComposeCheck.mount(v).target(), v);
+                        }
+                        service.put(key, new ArrayList<>(byTarget.values()));
+                    }
+                    default -> service.put(key, value);
+                }
+            });
+            services.put(name, service);
+        });
+        merged.put("services", services);
+        Map<String, Object> volumes = new LinkedHashMap<>(map(base.get("volumes")));
+        volumes.putAll(map(override.get("volumes")));
+        merged.put("volumes", volumes);
+        return merged;
+    }
+
+    /** A service's {@code environment} (map or KEY=VALUE list) as a new mutable map; a bare KEY is null. */
+    static Map<String, Object> environmentMap(Object raw) {
+        Map<String, Object> env = new LinkedHashMap<>();
+        if (raw instanceof Map<?, ?> m) {
+            m.forEach((k, v) -> env.put(str(k), v));
+        } else {
+            for (Object item : list(raw)) {
+                String[] kv = str(item).split("=", 2);
+                env.put(kv[0], kv.length > 1 ? kv[1] : null);
+            }
+        }
+        return env;
+    }
+
+    /**
+     * The security of a merged compose stack (docker-compose.yml + docker-compose.secure.yml): each
+     * role sets STARLING_CREDENTIALS (its --credentials) to a folder D and mounts exactly one folder
+     * under D, D/&lt;role&gt;, read-only, from &lt;credentials&gt;/&lt;role&gt; on the host, all roles from
+     * the same credentials folder; no other service (Prometheus, Grafana, the other roles) mounts
+     * that folder, a part of it or a folder above it; a one-off tool in a profile (not started by
+     * {@code up}) mounts it, runs {@code starling credentials --out} into it and gives each role's
+     * folder to the image's user (0600 keys owned by another uid are unreadable in the container);
+     * git ignores it.
+     */
+    static final class SecureComposeCheck {
+        /** A volume entry: its host source (null for none), its target, read-only or not, as written. */
+        record Mount(String source, String target, boolean readOnly, Object raw) {
+            /** The host path of a bind mount, or null for a named volume. */
+            Path hostPath(Path composeDir) {
+                return source != null && (source.startsWith(".") || source.startsWith("/"))
+                        ? composeDir.resolve(source).normalize() : null;
+            }
+        }
+
+        private final Path composeDir;
+        private final List<String> gitignore;
+        private final List<String> problems = new ArrayList<>();
+
+        SecureComposeCheck(Path composeDir) throws IOException {
+            this(composeDir, Files.readAllLines(composeDir.resolve(".gitignore")));
+        }
+
+        SecureComposeCheck(Path composeDir, List<String> gitignore) {
+            this.composeDir = composeDir;
+            this.gitignore = gitignore;
+        }
+
+        /** A short ("src:dst[:mode]", "dst") or long (map) volume entry, interpolated. */
+        static Mount mount(Object v) {
+            if (v instanceof Map<?, ?> m) {
+                return new Mount(ComposeCheck.interpolate(str(m.get("source"))), str(m.get("target")),
+                        Boolean.TRUE.equals(m.get("read_only")) || "true".equals(str(m.get("read_only"))), v);
+            }
+            String s = ComposeCheck.interpolate(str(v));
+            String[] parts = s.split(":");
+            if (parts.length == 1) {
+                return new Mount(null, parts[0], false, v);
+            }
+            return new Mount(parts[0], parts[1], parts.length > 2 && List.of(parts[2].split(",")).contains("ro"), v);
+        }
+
+        static List<Mount> mounts(Map<String, Object> service) {
+            return list(service.get("volumes")).stream().map(SecureComposeCheck::mount).toList();
+        }
+
+        List<String> check(Map<String, Object> compose) {
+            Map<String, Object> services = map(compose.get("services"));
+            Map<String, Map<String, Object>> tools = new LinkedHashMap<>();
+            Map<String, Path> own = new LinkedHashMap<>();
+            Set<Path> folders = new TreeSet<>();
+            int roles = 0;
+            for (Map.Entry<String, Object> e : services.entrySet()) {
+                Map<String, Object> service = map(e.getValue());
+                if (!isStarlingImage(ComposeCheck.interpolate(str(service.get("image")))) && !service.containsKey("build")) {
+                    continue;
+                }
+                if (service.containsKey("profiles")) {
+                    tools.put(e.getKey(), service);
+                    continue;
+                }
+                List<Object> argv = service.get("command") instanceof String c ? List.of((Object[]) c.trim().split("\\s+"))
+                        : list(service.get("command"));
+                String role = argv.size() == 1 ? str(argv.get(0)) : null;
+                if (role == null || !ROLES.contains(role)) {
+                    continue;
+                }
+                roles++;
+                Path folder = roleMount("service " + e.getKey(), role, service);
+                if (folder != null) {
+                    own.put(e.getKey(), folder);
+                    folders.add(folder.getParent());
+                }
+            }
+            if (roles == 0) {
+                problems.add("no service runs a role");
+            }
+            if (folders.size() != 1) {
+                if (folders.size() > 1) {
+                    problems.add("the roles' credentials should come from one credentials folder, come from " + folders);
+                }
+                return problems;
+            }
+            Path folder = folders.iterator().next();
+            for (Map.Entry<String, Object> e : services.entrySet()) {
+                if (tools.containsKey(e.getKey())) {
+                    continue;
+                }
+                for (Mount m : mounts(map(e.getValue()))) {
+                    Path host = m.hostPath(composeDir);
+                    if (host != null && !host.equals(own.get(e.getKey())) && (folder.startsWith(host) || host.startsWith(folder))) {
+                        problems.add("service " + e.getKey() + ": mounts " + m.source() + ", which holds credentials that are not"
+                                + " its own (the credentials folder is " + composeDir.relativize(folder) + ")");
+                    }
+                }
+            }
+            tool(tools, folder);
+            ignored(folder);
+            return problems;
+        }
+
+        /** The role's credentials mount; its host folder if it is right (&lt;credentials&gt;/&lt;role&gt;), else null. */
+        private Path roleMount(String where, String role, Map<String, Object> service) {
+            OptionSpec option = Launcher.option(Launcher.role(role), CREDENTIALS_VARIABLE);
+            if (option == null || !option.longestName().equals("--credentials")) {
+                problems.add(where + ": " + CREDENTIALS_VARIABLE + " is not the variable of '" + role + " --credentials'"
+                        + " (it is " + (option == null ? "nothing" : option.longestName()) + ")");
+            }
+            Object raw = environmentMap(service.get("environment")).get(CREDENTIALS_VARIABLE);
+            String dir = raw == null ? null : ComposeCheck.interpolate(str(raw)).replaceFirst("(.)/+$", "$1");
+            if (dir == null || dir.isBlank()) {
+                problems.add(where + ": security is off: " + CREDENTIALS_VARIABLE + " is not set, so the " + role
+                        + " would talk plaintext to secured peers");
+                return null;
+            }
+            if (!dir.startsWith("/")) {
+                problems.add(where + ": " + CREDENTIALS_VARIABLE + "=" + dir + " should be an absolute path in the container");
+                return null;
+            }
+            String ownTarget = dir + "/" + role;
+            List<Mount> under = mounts(service).stream().filter(m -> Path.of(m.target()).startsWith(Path.of(dir))).toList();
+            if (under.size() != 1) {
+                problems.add(where + ": should mount exactly one folder under " + dir + ", its own <credentials>/" + role
+                        + " at " + ownTarget + "; mounts " + under.stream().map(Mount::raw).toList());
+                return null;
+            }
+            Mount m = under.get(0);
+            boolean right = true;
+            if (!m.target().equals(ownTarget)) {
+                problems.add(where + ": mounts its credentials at " + m.target() + ", but " + CREDENTIALS_VARIABLE + "=" + dir
+                        + " makes the " + role + " read " + ownTarget);
+                right = false;
+            }
+            if (!m.readOnly()) {
+                problems.add(where + ": the credentials mount " + m.raw() + " should be read-only (:ro)");
+            }
+            Path host = m.hostPath(composeDir);
+            if (host == null || host.getFileName() == null || !host.getFileName().toString().equals(role)) {
+                problems.add(where + ": mounts " + m.source() + " at " + m.target() + ", but the " + role
+                        + " gets only its own folder, <credentials>/" + role);
+                right = false;
+            }
+            return right ? host : null;
+        }
+
+        /** A one-off tool in a profile writes the folder and gives the roles' folders to the image's user. */
+        private void tool(Map<String, Map<String, Object>> tools, Path folder) {
+            int uid = imageUid();
+            boolean found = false;
+            for (Map.Entry<String, Map<String, Object>> e : tools.entrySet()) {
+                for (Mount m : mounts(e.getValue())) {
+                    if (!folder.equals(m.hostPath(composeDir))) {
+                        continue;
+                    }
+                    found = true;
+                    String where = "service " + e.getKey() + " (profile " + e.getValue().get("profiles") + ")";
+                    List<String> lines = new ArrayList<>();
+                    for (String key : List.of("entrypoint", "command")) {
+                        Object v = e.getValue().get(key);
+                        (v instanceof String s ? List.<Object>of(s) : list(v)).forEach(x -> lines.addAll(str(x).lines().toList()));
+                    }
+                    String out = m.target().replaceFirst("(.)/+$", "$1");
+                    if (lines.stream().noneMatch(l -> l.contains(" credentials --out " + out))) {
+                        problems.add(where + ": should run `starling credentials --out " + out + "` into the credentials folder");
+                    }
+                    if (m.readOnly()) {
+                        problems.add(where + ": mounts the credentials folder read-only, so it cannot write it");
+                    }
+                    List<String> chowns = lines.stream().filter(l -> l.matches(".*\\bchown\\b.*\\b" + uid + "\\b.*")).toList();
+                    for (String role : ROLES) {
+                        Pattern folderOf = Pattern.compile("(^|\\s|\")" + Pattern.quote(out + "/" + role) + "/?(\\s|\"|$)");
+                        if (chowns.stream().noneMatch(l -> folderOf.matcher(l).find())) {
+                            problems.add(where + ": does not chown " + out + "/" + role + " to uid " + uid + ", the image's user,"
+                                    + " who cannot read a 0600 key owned by another uid");
+                        }
+                    }
+                }
+            }
+            if (!found) {
+                problems.add("no one-off service in a profile (not started by `up`) mounts " + composeDir.relativize(folder)
+                        + " to write the credentials and give each role's folder to uid " + uid);
+            }
+        }
+
+        /** The credentials folder holds private keys and tokens: git must ignore it. */
+        private void ignored(Path folder) {
+            if (!folder.startsWith(composeDir)) {
+                return;
+            }
+            String relative = composeDir.relativize(folder).toString().replace('\\', '/');
+            boolean ignored = gitignore.stream().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#"))
+                    .map(l -> l.replaceFirst("^/", "").replaceFirst("/+$", ""))
+                    .anyMatch(l -> relative.equals(l) || relative.startsWith(l + "/"));
+            if (!ignored) {
+                problems.add(".gitignore should list " + relative + "/ (it holds private keys and tokens)");
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- kubernetes
 
     /** Checks one rendered overlay. */
@@ -757,6 +1177,7 @@ class DeployManifestsTest {
                 }
             }
             eachRoleOnce(pods.stream().map(Pod::c).toList(), problems);
+            securityEverywhereOrNowhere(pods);
             for (Pod pod : pods) {
                 ports(pod, docs);
                 probes(pod);
@@ -764,8 +1185,89 @@ class DeployManifestsTest {
                 addresses(pod, pods, docs);
                 singletonsAndCheckpoints(pod);
                 gpu(pod);
+                credentials(pod);
             }
             return problems;
+        }
+
+        /** Security is on for a role when its container sets STARLING_CREDENTIALS (--credentials). */
+        private static boolean secure(Pod pod) {
+            return pod.c().env().containsKey(CREDENTIALS_VARIABLE);
+        }
+
+        /**
+         * The cpu and gpu overlays are plaintext (the default), the secure overlay gives every role
+         * its credentials; any other overlay must not mix (secured servers refuse plaintext callers).
+         */
+        private void securityEverywhereOrNowhere(List<Pod> pods) {
+            List<String> on = pods.stream().filter(KubernetesCheck::secure).map(p -> p.c().role()).toList();
+            List<String> off = pods.stream().filter(p -> !secure(p)).map(p -> p.c().role()).toList();
+            if (PLAINTEXT_OVERLAYS.contains(overlay) && !on.isEmpty()) {
+                problems.add("the " + overlay + " overlay should be plaintext (security is opt-in: overlays/secure), but "
+                        + on + " set " + CREDENTIALS_VARIABLE);
+            } else if (overlay.equals("secure") && !off.isEmpty()) {
+                problems.add("the secure overlay runs " + off + " without credentials (" + CREDENTIALS_VARIABLE + " unset)");
+            } else if (!on.isEmpty() && !off.isEmpty()) {
+                problems.add("security is on for " + on + " but off for " + off + ": secured servers refuse plaintext callers");
+            }
+        }
+
+        /**
+         * With security on: the pod runs as the image's user with it as fsGroup; the container
+         * mounts exactly one Secret, its own role's (starling-&lt;role&gt;-credentials),
+         * read-only with mode 0440, at STARLING_CREDENTIALS/&lt;role&gt;, the folder
+         * {@code --credentials} reads; nothing else is mounted under STARLING_CREDENTIALS.
+         */
+        private void credentials(Pod pod) {
+            if (!secure(pod)) {
+                return;
+            }
+            Container c = pod.c();
+            int uid = imageUid();
+            Map<String, Object> podSpec = map(at(pod.workload(), "spec", "template", "spec"));
+            for (String field : List.of("runAsUser", "fsGroup")) {
+                Object v = at(podSpec, "securityContext", field);
+                if (number(str(v)) != uid) {
+                    problems.add(c.where() + ": pod securityContext " + field + " is " + v + ", should be " + uid
+                            + " (the image's user; the Secret's files are 0440, readable through the fsGroup)");
+                }
+            }
+            String dir = c.env().get(CREDENTIALS_VARIABLE);
+            if (dir == null || !dir.startsWith("/")) {
+                problems.add(c.where() + ": " + CREDENTIALS_VARIABLE + " should be an absolute path, is " + dir);
+                return;
+            }
+            Map<String, Map<String, Object>> volumes = new LinkedHashMap<>();
+            list(podSpec.get("volumes")).stream().map(DeployManifestsTest::map).forEach(v -> volumes.put(str(v.get("name")), v));
+            List<Map<String, Object>> mounts = list(pod.container().get("volumeMounts")).stream().map(DeployManifestsTest::map)
+                    .filter(m -> volumes.getOrDefault(str(m.get("name")), Map.of()).containsKey("secret")
+                            || Path.of(str(m.get("mountPath"))).startsWith(Path.of(dir)))
+                    .toList();
+            String ownPath = dir.replaceFirst("/+$", "") + "/" + c.role();
+            String ownSecret = SECRET_PREFIX + c.role() + "-credentials";
+            if (mounts.size() != 1) {
+                problems.add(c.where() + ": should mount exactly one credentials Secret, " + ownSecret + " at " + ownPath
+                        + " (each role only its own), mounts " + mounts);
+                return;
+            }
+            Map<String, Object> mount = mounts.get(0);
+            Map<String, Object> volume = volumes.getOrDefault(str(mount.get("name")), Map.of());
+            Map<String, Object> secret = map(volume.get("secret"));
+            if (!ownPath.equals(str(mount.get("mountPath")))) {
+                problems.add(c.where() + ": mounts its credentials at " + mount.get("mountPath") + ", but "
+                        + CREDENTIALS_VARIABLE + "=" + dir + " makes the " + c.role() + " read " + ownPath);
+            }
+            if (!Boolean.TRUE.equals(mount.get("readOnly"))) {
+                problems.add(c.where() + ": the credentials mount " + mount.get("mountPath") + " should be readOnly: true");
+            }
+            if (!ownSecret.equals(str(secret.get("secretName")))) {
+                problems.add(c.where() + ": mounts " + (secret.isEmpty() ? "volume " + volume : "Secret " + secret.get("secretName"))
+                        + " at " + mount.get("mountPath") + "; the " + c.role() + " gets only its own Secret " + ownSecret);
+            }
+            if (number(str(secret.get("defaultMode"))) != SECRET_MODE) {
+                problems.add(c.where() + ": Secret " + secret.get("secretName") + " defaultMode is " + secret.get("defaultMode")
+                        + ", should be 0440 (" + SECRET_MODE + "): owner and fsGroup read, nobody writes");
+            }
         }
 
         /** The containerPorts named grpc and metrics, and every Service port that reaches this pod. */
@@ -802,7 +1304,10 @@ class DeployManifestsTest {
             }
         }
 
-        /** gRPC roles: gRPC probes on their port; the others: GET /metrics on the metrics port. */
+        /**
+         * gRPC roles: gRPC probes on their port (tcpSocket probes with security on); the others:
+         * GET /metrics on the metrics port.
+         */
         private void probes(Pod pod) {
             Container c = pod.c();
             for (String kind : List.of("readinessProbe", "livenessProbe")) {
@@ -815,7 +1320,14 @@ class DeployManifestsTest {
                 if (probe.isEmpty()) {
                     continue;
                 }
-                if (c.spec().findOption("--port") != null) {
+                if (c.spec().findOption("--port") != null && secure(pod)) {
+                    if (probe.containsKey("grpc") || !probe.containsKey("tcpSocket")
+                            || targetPort(pod.container(), at(probe, "tcpSocket", "port")) != c.grpcPort()) {
+                        problems.add(c.where() + ": " + kind + " should be a tcpSocket probe on the gRPC port " + c.grpcPort()
+                                + " (with security on, the gRPC health service answers only callers with credentials,"
+                                + " which kubelet's grpc probe has not), is " + probe);
+                    }
+                } else if (c.spec().findOption("--port") != null) {
                     int port = number(str(at(probe, "grpc", "port")));
                     if (port != c.grpcPort()) {
                         problems.add(c.where() + ": " + kind + " should be a gRPC probe on " + c.grpcPort() + " (the role's"
@@ -1012,6 +1524,17 @@ class DeployManifestsTest {
     }
 
     // ---------------------------------------------------------------- container images
+
+    /** The uid of the image's user (deploy/docker/Dockerfile: useradd --uid N), who must read the credentials. */
+    static int imageUid() {
+        try {
+            Matcher m = Pattern.compile("useradd\\b[^\\n]*--uid\\s+(\\d+)").matcher(Files.readString(DOCKERFILES.get(0)));
+            assertTrue(m.find(), DOCKERFILES.get(0) + " creates no user with useradd --uid");
+            return Integer.parseInt(m.group(1));
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
 
     /** The modules of the root pom, in reactor order. */
     private static List<String> modules() throws IOException {
@@ -1357,6 +1880,56 @@ class DeployManifestsTest {
     private static List<Object> staticTargets(Map<String, Object> prometheus) {
         return list(prometheus.get("scrape_configs")).stream().flatMap(j -> list(map(j).get("static_configs")).stream())
                 .map(sc -> list(map(sc).get("targets"))).findFirst().orElseThrow();
+    }
+
+    /** docker-compose.secure.yml over docker-compose.yml, then broken by {@code breakIt}. */
+    private static Map<String, Object> secureCompose(Consumer<Map<String, Object>> breakIt) {
+        try {
+            Map<String, Object> merged = mergeCompose(map(new Yaml().load(Files.readString(COMPOSE))),
+                    map(new Yaml().load(Files.readString(SECURE_COMPOSE))));
+            breakIt.accept(merged);
+            return merged;
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Every compose check and the security checks on the merged, broken stack. */
+    private static List<String> checkSecureCompose(Consumer<Map<String, Object>> breakIt) {
+        try {
+            Map<String, Object> merged = secureCompose(breakIt);
+            List<String> problems = new ArrayList<>(new ComposeCheck(ROOT, PROMETHEUS)
+                    .check(merged, map(new Yaml().load(Files.readString(PROMETHEUS)))));
+            problems.addAll(new SecureComposeCheck(ROOT).check(merged));
+            return problems;
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static Map<String, Object> serviceOf(Map<String, Object> compose, String name) {
+        return map(map(compose.get("services")).get(name));
+    }
+
+    /** Replaces the service's mounts under /etc/starling/credentials with this one. */
+    private static void setCredentialsMount(Map<String, Object> compose, String service, Object volume) {
+        Map<String, Object> s = serviceOf(compose, service);
+        List<Object> volumes = new ArrayList<>(list(s.get("volumes")));
+        volumes.removeIf(v -> SecureComposeCheck.mount(v).target().startsWith("/etc/starling/credentials"));
+        volumes.add(volume);
+        s.put("volumes", volumes);
+    }
+
+    private static List<String> checkOverlay(String overlay, String rendered, Consumer<List<Map<String, Object>>> breakIt) {
+        List<Map<String, Object>> docs = loadAll(rendered);
+        breakIt.accept(docs);
+        return new KubernetesCheck(overlay).check(docs);
+    }
+
+    /** The pod volume of a workload with this name. */
+    private static Map<String, Object> volumeNamed(Map<String, Object> workload, String name) {
+        return list(at(workload, "spec", "template", "spec", "volumes")).stream().map(DeployManifestsTest::map)
+                .filter(v -> name.equals(v.get("name"))).findFirst().orElseThrow();
     }
 
     private static List<String> checkCpuOverlay(String rendered, Consumer<List<Map<String, Object>>> breakIt) {
