@@ -31,14 +31,13 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import com.google.protobuf.ByteString;
 import dev.starling.common.grpc.Authorization;
 import dev.starling.common.grpc.Channels;
 import dev.starling.common.grpc.Role;
+import dev.starling.common.grpc.SingleCall;
 import dev.starling.common.grpc.Security;
 import dev.starling.common.grpc.TokenRoles;
 import dev.starling.common.metrics.Metrics;
@@ -58,10 +57,7 @@ import dev.starling.proto.v1.WatchParametersRequest;
 import dev.starling.ps.ParameterServer;
 import dev.starling.ps.ParameterServerConfig;
 import dev.starling.ps.ParameterSnapshot;
-import io.grpc.CallOptions;
-import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckRequest;
@@ -408,32 +404,9 @@ class RoleAuthorizationTest {
         return channel;
     }
 
-    /**
-     * Calls {@code method} with one request and returns how it went: OK as soon as a response
-     * arrives (server streams may not end on their own), else the status it closed with.
-     */
     @SuppressWarnings("unchecked")
     private static Status call(ManagedChannel channel, MethodDescriptor<?, ?> method, Object request) throws Exception {
-        MethodDescriptor<Object, Object> m = (MethodDescriptor<Object, Object>) method;
-        CompletableFuture<Status> done = new CompletableFuture<>();
-        ClientCall<Object, Object> call = channel.newCall(m, CallOptions.DEFAULT.withDeadlineAfter(15, TimeUnit.SECONDS));
-        call.start(new ClientCall.Listener<>() {
-            @Override
-            public void onMessage(Object message) {
-                done.complete(Status.OK);
-            }
-
-            @Override
-            public void onClose(Status status, Metadata trailers) {
-                done.complete(status);
-            }
-        }, new Metadata());
-        call.request(1);
-        call.sendMessage(request);
-        call.halfClose();
-        Status status = done.get(20, TimeUnit.SECONDS);
-        call.cancel("test done", null);
-        return status;
+        return SingleCall.status(channel, (MethodDescriptor<Object, Object>) method, request, Duration.ofSeconds(15));
     }
 
     /** A small valid gradient on {@code held}: 0.01 for every weight. */

@@ -2,13 +2,13 @@ package dev.starling.common.grpc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,9 +16,7 @@ import java.util.Map;
 import java.util.Queue;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeUnit;
 
 import dev.starling.common.metrics.Metrics;
 import dev.starling.common.wire.RequestParsing;
@@ -36,8 +34,6 @@ import dev.starling.proto.v1.PublishParametersRequest;
 import dev.starling.proto.v1.PublishParametersResponse;
 import dev.starling.proto.v1.TrajectoryChunk;
 import dev.starling.proto.v1.WatchParametersRequest;
-import io.grpc.CallOptions;
-import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
@@ -284,32 +280,9 @@ class AuthorizationTest {
         return "localhost:" + port;
     }
 
-    /**
-     * Calls {@code method} with one request and returns how it went: OK as soon as a response
-     * arrives (server streams may not end on their own), else the status it closed with.
-     */
     private static <Req, Resp> Status call(ManagedChannel channel, MethodDescriptor<Req, Resp> method, Req request)
             throws Exception {
-        CompletableFuture<Status> done = new CompletableFuture<>();
-        ClientCall<Req, Resp> call = channel.newCall(method, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS));
-        call.start(new ClientCall.Listener<>() {
-            @Override
-            public void onMessage(Resp message) {
-                done.complete(Status.OK);
-            }
-
-            @Override
-            public void onClose(Status status, Metadata trailers) {
-                done.complete(status);
-            }
-        }, new Metadata());
-        call.request(1);
-        call.sendMessage(request);
-        call.halfClose();
-        Status status = done.get(15, TimeUnit.SECONDS);
-        call.cancel("test done", null);
-        assertNotNull(status);
-        return status;
+        return SingleCall.status(channel, method, request, Duration.ofSeconds(10));
     }
 
     private static double rejected(SimpleMeterRegistry registry, String reason) {
