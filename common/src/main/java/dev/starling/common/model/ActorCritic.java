@@ -11,7 +11,6 @@ import org.bytedeco.pytorch.LSTMImpl;
 import org.bytedeco.pytorch.LSTMOptions;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.T_TensorT_TensorTensor_T_T;
 import org.bytedeco.pytorch.T_TensorTensor_T;
@@ -56,12 +55,10 @@ public final class ActorCritic implements AutoCloseable {
         encoder = root.register_module("encoder", new LinearImpl(config.observationSize(), config.encoderSize()));
         lstm = root.register_module("lstm", new LSTMImpl(new LSTMOptions(config.encoderSize(), config.lstmSize())));
         head = root.register_module("head", new LinearImpl(config.lstmSize(), config.numActions() + 1));
-        try (NoGradGuard ignored = new NoGradGuard()) {
-            // Small policy logits at the start: near-uniform actions (the value rows keep the
-            // default init so the baseline can grow quickly).
-            head.weight().narrow(0, 0, config.numActions()).mul_(new org.bytedeco.pytorch.Scalar(0.01));
-            head.bias().zero_();
-        }
+        // Small policy logits at the start: near-uniform actions (the value rows keep the default
+        // init so the baseline can grow quickly). On detached views: initialisation is no graph.
+        head.weight().detach().narrow(0, 0, config.numActions()).mul_(new org.bytedeco.pytorch.Scalar(0.01));
+        head.bias().detach().zero_();
         if (!device.is_cpu()) {
             root.to(device, false);
         }
