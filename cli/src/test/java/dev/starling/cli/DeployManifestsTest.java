@@ -6,6 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.MalformedURLException;
+import java.net.URL;
+import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +21,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -28,6 +33,10 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import dev.starling.common.model.Torch;
+import dev.starling.env.EnvironmentDefinition;
+import dev.starling.env.EnvironmentProvider;
+import dev.starling.env.Spaces;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.Yaml;
 import picocli.CommandLine;
@@ -51,6 +60,16 @@ import picocli.CommandLine.ParameterException;
  * metrics port is the one Prometheus scrapes; probes hit the right ports; the GPU overlay puts
  * the learner, and only it, on a GPU.
  *
+ * <p>The environment is told twice and both must agree: the actors run {@code STARLING_ENV}
+ * (a built-in, or one from the jars in {@code STARLING_ENV_JAR}, which lie in
+ * {@code /opt/starling/envs}); the learner, which loads no environment code, is told its spaces
+ * and reward scale ({@code STARLING_OBSERVATION_SPACE}, {@code STARLING_ACTION_SPACE},
+ * {@code STARLING_REWARD_SCALE}), compared with the environment's own definition (the built-ins
+ * from the classpath, a user's from its jar when it is built here). A user's environment comes
+ * either from a host folder mounted read-only into the actors only
+ * ({@code docker-compose.env-jar.yml}) or from a derived image ({@code Dockerfile.user-env}, run by
+ * the actors of the user-env overlay); the three name the same environment, jar and spaces.
+ *
  * <p>Security is opt-in: {@code docker-compose.yml} and the cpu and gpu overlays are plaintext;
  * {@code docker-compose.secure.yml} (merged over docker-compose.yml as compose merges them) and
  * the secure overlay give every role STARLING_CREDENTIALS (its {@code --credentials}) and only its
@@ -73,7 +92,30 @@ class DeployManifestsTest {
     /** The CPU image (docker-compose.yml builds it) and the GPU one, which cannot be built here: checked alike. */
     private static final List<Path> DOCKERFILES = List.of(
             ROOT.resolve("deploy/docker/Dockerfile"), ROOT.resolve("deploy/docker/Dockerfile.gpu"));
+    /** Users' environments from a host folder: docker compose -f docker-compose.yml -f docker-compose.env-jar.yml. */
+    private static final Path ENV_JAR_COMPOSE = ROOT.resolve("docker-compose.env-jar.yml");
+    /** Users' environments in a derived image: FROM the Starling image, the jar copied into ENVS_DIR. */
+    private static final Path USER_ENV_DOCKERFILE = ROOT.resolve("deploy/docker/Dockerfile.user-env");
+    /** The overlay that runs the actors on that derived image. */
+    private static final String USER_ENV_OVERLAY = "user-env";
+    /**
+     * Where the example user project's jar is built (mvn package in examples/tmaze): the compose
+     * override mounts it by default, the derived image is built from it. Absent until built.
+     */
+    private static final Path EXAMPLE_JAR_DIR = ROOT.resolve("examples/tmaze/target");
     private static final long KUBECTL_TIMEOUT_SECONDS = 60;
+
+    /** The folder of the image (runtime stage of deploy/docker/Dockerfile) that holds users' environment jars. */
+    private static final String ENVS_DIR = "/opt/starling/envs";
+    /** The actors' environment (--env) and the jars it may come from (--env-jar, comma-separated). */
+    private static final String ENV_VARIABLE = "STARLING_ENV";
+    private static final String ENV_JAR_VARIABLE = "STARLING_ENV_JAR";
+    /**
+     * What the learner (and the parameter server in a3c mode) is told instead of the environment:
+     * --observation-space, --action-space, --reward-scale.
+     */
+    private static final List<String> SPACE_VARIABLES = List.of(
+            "STARLING_OBSERVATION_SPACE", "STARLING_ACTION_SPACE", "STARLING_REWARD_SCALE");
 
     /** The roles a deployment runs, each in exactly one service or workload. */
     private static final List<String> ROLES = List.of("parameter-server", "learner", "actor");
@@ -90,7 +132,7 @@ class DeployManifestsTest {
     private static final List<String> SECURITY_OPTIONS = List.of("--credentials", "--tls-cert", "--tls-key", "--tls-trust",
             "--auth-token-file", "--auth-token-hashes");
     /** Security is opt-in: these overlays stay plaintext, overlays/secure turns it on. */
-    private static final List<String> PLAINTEXT_OVERLAYS = List.of("cpu", "gpu");
+    private static final List<String> PLAINTEXT_OVERLAYS = List.of("cpu", "gpu", USER_ENV_OVERLAY);
     /** The Kubernetes Secret of a role is starling-&lt;role&gt;-credentials (the README's kubectl commands). */
     private static final String SECRET_PREFIX = "starling-";
     /** Owner and group may read, nobody writes: with the pod's fsGroup, the image's user reads its Secret. */
@@ -113,7 +155,8 @@ class DeployManifestsTest {
     void everyKubernetesOverlayMatchesTheLauncher() throws IOException {
         List<Path> overlays = overlays();
         List<String> names = overlays.stream().map(p -> p.getFileName().toString()).toList();
-        assertTrue(names.containsAll(List.of("cpu", "gpu", "secure")), "deploy/k8s/overlays should hold cpu, gpu and secure, has " + names);
+        assertTrue(names.containsAll(List.of("cpu", "gpu", "secure", USER_ENV_OVERLAY)),
+                "deploy/k8s/overlays should hold cpu, gpu, secure and " + USER_ENV_OVERLAY + ", has " + names);
         List<String> problems = new ArrayList<>();
         for (Path overlay : overlays) {
             String name = overlay.getFileName().toString();
@@ -229,6 +272,177 @@ class DeployManifestsTest {
             }
         }
         assertEquals(ROLES.size(), secrets.size(), "one Secret per role: " + secrets);
+    }
+
+    /**
+     * The default run, stated: the actors run masked-cartpole, and the learner, which loads no
+     * environment code, is told its spaces and reward scale instead of STARLING_ENV, in
+     * docker-compose.yml and in the cpu, gpu and secure overlays; the parameter server (impala
+     * mode) gets neither. That these match the environment's definition is checked with every
+     * deployment (dockerComposeMatchesTheLauncher, everyKubernetesOverlayMatchesTheLauncher).
+     */
+    @Test
+    void learnerIsToldTheSpacesOfTheActorsEnvironment() throws IOException {
+        List<String> defaults = List.of("box(2)", "discrete(2)", "0.05");
+        List<String> problems = new ArrayList<>();
+        Map<String, Object> compose = map(new Yaml().load(Files.readString(COMPOSE)));
+        Map<String, Map<String, String>> byPlace = new TreeMap<>();
+        for (String role : ROLES) {
+            Map<String, String> env = new TreeMap<>();
+            environmentMap(serviceOf(compose, role).get("environment")).forEach((k, v) -> env.put(k, str(v)));
+            byPlace.put("docker-compose.yml service " + role, env);
+        }
+        for (String overlay : List.of("cpu", "gpu", "secure")) {
+            List<Map<String, Object>> docs = loadAll(render(OVERLAYS.resolve(overlay)));
+            for (String role : ROLES) {
+                byPlace.put("overlays/" + overlay + " " + role, env(docs, container(docs, role), role, problems));
+            }
+        }
+        byPlace.forEach((where, env) -> {
+            if (where.endsWith(" actor") && !"masked-cartpole".equals(env.get(ENV_VARIABLE))) {
+                problems.add(where + ": " + ENV_VARIABLE + "=" + env.get(ENV_VARIABLE) + ", the default run is masked-cartpole");
+            }
+            if (!where.endsWith(" actor") && (env.containsKey(ENV_VARIABLE) || env.containsKey(ENV_JAR_VARIABLE))) {
+                problems.add(where + ": sets " + ENV_VARIABLE + " or " + ENV_JAR_VARIABLE + "; only actors load environments");
+            }
+            List<String> told = SPACE_VARIABLES.stream().map(env::get).toList();
+            if (where.endsWith(" learner") && !told.equals(defaults)) {
+                problems.add(where + ": " + SPACE_VARIABLES + " are " + told + ", masked-cartpole's are " + defaults);
+            }
+            if (where.endsWith(" parameter-server") && SPACE_VARIABLES.stream().anyMatch(env::containsKey)) {
+                problems.add(where + ": sets " + SPACE_VARIABLES + " in impala mode (they belong to --mode a3c)");
+            }
+        });
+        assertNoProblems("the default run", problems);
+    }
+
+    /**
+     * docker-compose.env-jar.yml over docker-compose.yml passes every compose check (the actors'
+     * environment and the learner's spaces included) and the override's own: the actors, and only
+     * they, mount one host folder read-only at /opt/starling/envs and load STARLING_ENV_JAR from
+     * it; the override tells the learner the spaces; each value is a variable with the example's
+     * default. With docker-compose.secure.yml as well, every security check still passes.
+     */
+    @Test
+    void envJarOverrideMountsTheJarsIntoTheActorsOnly() throws IOException {
+        assertTrue(Files.isRegularFile(ENV_JAR_COMPOSE), ENV_JAR_COMPOSE + " is missing (README: your own environments)");
+        assertNoProblems("docker-compose.yml + docker-compose.env-jar.yml", checkEnvJarCompose(o -> { }));
+        Map<String, Object> all = mergeCompose(mergeCompose(yaml(COMPOSE), yaml(SECURE_COMPOSE)), yaml(ENV_JAR_COMPOSE));
+        List<String> problems = new ArrayList<>(new ComposeCheck(ROOT, PROMETHEUS).check(all, yaml(PROMETHEUS)));
+        problems.addAll(new SecureComposeCheck(ROOT).check(all));
+        problems.addAll(new EnvJarComposeCheck(ROOT).check(yaml(ENV_JAR_COMPOSE), all));
+        assertNoProblems("docker-compose.yml + docker-compose.secure.yml + docker-compose.env-jar.yml", problems);
+    }
+
+    /**
+     * deploy/docker/Dockerfile.user-env starts FROM the image docker-compose.yml builds (ARG
+     * STARLING_IMAGE) and only copies the jar into /opt/starling/envs, owned by root, pointing
+     * STARLING_ENV_JAR at it; the runtime Dockerfiles create that folder (bothDockerfiles...).
+     */
+    @Test
+    void userEnvDockerfileAddsTheJarToTheStarlingImage() throws IOException {
+        assertTrue(Files.isRegularFile(USER_ENV_DOCKERFILE), USER_ENV_DOCKERFILE + " is missing");
+        assertNoProblems(ROOT.relativize(USER_ENV_DOCKERFILE).toString(),
+                new UserEnvDockerfileCheck(composeImage()).check(Files.readString(USER_ENV_DOCKERFILE)));
+    }
+
+    /**
+     * The user-env overlay runs the actors, and only them, on the image Dockerfile.user-env's
+     * documented build tags, loading the jar where that image puts it; the learner and the
+     * parameter server keep the cpu overlay's image and load no jar. (Its launcher, port and
+     * environment checks run in everyKubernetesOverlayMatchesTheLauncher.)
+     */
+    @Test
+    void userEnvOverlayRunsOnlyTheActorsOnTheDerivedImage() throws IOException {
+        assertNoProblems("overlays/" + USER_ENV_OVERLAY, userEnvOverlayProblems(userEnvDocs(), Files.readString(USER_ENV_DOCKERFILE)));
+    }
+
+    /**
+     * The two ways to add a user's jar describe the same environment: the compose override's
+     * defaults, the user-env overlay and the derived image name the same environment and jar, and
+     * give the learner the same spaces and reward scale.
+     */
+    @Test
+    void userEnvironmentIsTheSameInComposeAndKubernetes() throws IOException {
+        assertNoProblems("docker-compose.env-jar.yml, overlays/" + USER_ENV_OVERLAY + ", Dockerfile.user-env",
+                sameUserEnvironment(envJarCompose(o -> { }), userEnvDocs(), Files.readString(USER_ENV_DOCKERFILE)));
+    }
+
+    /**
+     * With the example built (mvn package in examples/tmaze), its jar is loaded as an actor loads
+     * it and both ways are compared with the definition it states: the environment exists and the
+     * learner's spaces and reward scale are its own. Skipped while the jar is not built.
+     */
+    @Test
+    void userEnvironmentMatchesTheExampleJar() throws IOException {
+        String jarName = UserEnvDockerfileCheck.jarName(Files.readString(USER_ENV_DOCKERFILE));
+        Path jar = EXAMPLE_JAR_DIR.resolve(jarName == null ? "?" : jarName);
+        Assumptions.assumeTrue(Files.isRegularFile(jar), jar + " is not built (mvn package in examples/tmaze), so the"
+                + " user environment's spaces are not compared with its definition");
+        List<String> problems = new ArrayList<>(new ComposeCheck(ROOT, PROMETHEUS, true)
+                .check(envJarCompose(o -> { }), yaml(PROMETHEUS)));
+        new KubernetesCheck(USER_ENV_OVERLAY, true).check(userEnvDocs()).forEach(p -> problems.add("overlays/user-env: " + p));
+        assertNoProblems("the example's jar " + ROOT.relativize(jar), problems);
+    }
+
+    /** The checks of the environment settings are not tautologies: each breakage is named. */
+    @Test
+    void checkerFlagsBrokenEnvironmentSettings() throws IOException {
+        // The learner: spaces and reward scale, not the environment; they must be the actors' environment's.
+        expectProblem(ENV_VARIABLE, composeWith("learner", ENV_VARIABLE, "masked-cartpole"));
+        expectProblem("STARLING_ACTION_SPACE", composeWith("learner", "STARLING_ACTION_SPACE", "discrete(3)"));
+        expectProblem("STARLING_REWARD_SCALE", composeWith("learner", "STARLING_REWARD_SCALE", null));
+        expectProblem("STARLING_OBSERVATION_SPACE", composeWith("learner", "STARLING_OBSERVATION_SPACE", "box(4)"));
+        expectProblem("cartpole", composeWith("actor", ENV_VARIABLE, "cartpole"));
+        expectProblem(ENVS_DIR, composeWith("actor", ENV_JAR_VARIABLE, "/tmp/envs.jar"));
+        expectProblem("a3c", composeWith("parameter-server", "STARLING_MODE", "a3c"));
+        expectProblem("STARLING_ACTION_SPACE", checkCpuOverlay(render(OVERLAYS.resolve("cpu")),
+                docs -> setEnv(container(docs, "learner"), "STARLING_ACTION_SPACE", "discrete(4)")));
+        expectProblem("STARLING_REWARD_SCALE", checkCpuOverlay(render(OVERLAYS.resolve("cpu")),
+                docs -> setEnv(container(docs, "learner"), "STARLING_REWARD_SCALE", "1")));
+
+        // The compose override: a read-only host folder at ENVS_DIR, actors only, values as variables.
+        expectProblem("service learner", checkEnvJarCompose(o -> overrideService(o, "learner")
+                .put("volumes", List.of("./examples/tmaze/target:" + ENVS_DIR + ":ro"))));
+        expectProblem("read-only", checkEnvJarCompose(o -> overrideService(o, "actor")
+                .put("volumes", List.of("${ENV_JAR_DIR:-./examples/tmaze/target}:" + ENVS_DIR))));
+        expectProblem("host folder", checkEnvJarCompose(o -> overrideService(o, "actor")
+                .put("volumes", List.of("jars:" + ENVS_DIR + ":ro"))));
+        expectProblem(ENVS_DIR, checkEnvJarCompose(o -> overrideEnvironment(o, "actor").put(ENV_JAR_VARIABLE, "/jars/tmaze.jar")));
+        expectProblem("STARLING_OBSERVATION_SPACE", checkEnvJarCompose(
+                o -> overrideEnvironment(o, "learner").remove("STARLING_OBSERVATION_SPACE")));
+        expectProblem("${", checkEnvJarCompose(o -> overrideEnvironment(o, "actor").put(ENV_VARIABLE, "tmaze")));
+
+        // The user-env overlay and the derived image.
+        String dockerfile = Files.readString(USER_ENV_DOCKERFILE);
+        expectProblem("image", userEnvOverlayProblems(userEnvDocs(d -> container(d, "actor").put("image", "starling:latest")),
+                dockerfile));
+        expectProblem("learner", userEnvOverlayProblems(userEnvDocs(
+                d -> container(d, "learner").put("image", container(d, "actor").get("image"))), dockerfile));
+        expectProblem(ENV_JAR_VARIABLE, userEnvOverlayProblems(userEnvDocs(
+                d -> setEnv(container(d, "actor"), ENV_JAR_VARIABLE, ENVS_DIR + "/other.jar")), dockerfile));
+        expectProblem("STARLING_ACTION_SPACE", sameUserEnvironment(envJarCompose(o -> { }), userEnvDocs(
+                d -> setEnv(container(d, "learner"), "STARLING_ACTION_SPACE", "discrete(9)")), dockerfile));
+        expectProblem(ENV_VARIABLE, sameUserEnvironment(envJarCompose(o -> overrideEnvironment(o, "actor")
+                .put(ENV_VARIABLE, "${ENV_NAME:-other}")), userEnvDocs(), dockerfile));
+        UserEnvDockerfileCheck derived = new UserEnvDockerfileCheck(composeImage());
+        assertNoProblems("Dockerfile.user-env", derived.check(dockerfile));
+        expectProblem("STARLING_IMAGE", new UserEnvDockerfileCheck(composeImage())
+                .check(dockerfile.replace("FROM ${STARLING_IMAGE}", "FROM eclipse-temurin:17-jre")));
+        expectProblem("starling:latest", new UserEnvDockerfileCheck(composeImage())
+                .check(dockerfile.replace("ARG STARLING_IMAGE=starling:latest", "ARG STARLING_IMAGE=starling:0.0.1")));
+        expectProblem(ENVS_DIR, new UserEnvDockerfileCheck(composeImage())
+                .check(dockerfile.replace(" /opt/starling/envs/\n", " /opt/starling/\n")));
+        expectProblem("USER", new UserEnvDockerfileCheck(composeImage()).check(dockerfile + "USER root\n"));
+        expectProblem("--chown", new UserEnvDockerfileCheck(composeImage())
+                .check(dockerfile.replace("COPY ${ENV_JAR}", "COPY --chown=starling ${ENV_JAR}")));
+
+        // The runtime image creates ENVS_DIR, and leaves it to root.
+        String cpu = Files.readString(DOCKERFILES.get(0));
+        expectProblem(ENVS_DIR, checkDockerfile(cpu.replace("mkdir -p /opt/starling/envs /checkpoints", "mkdir -p /checkpoints"),
+                false));
+        expectProblem("/opt/starling", checkDockerfile(cpu.replace("&& chown starling:starling /checkpoints",
+                "&& chown -R starling:starling /checkpoints /opt/starling"), false));
     }
 
     /**
@@ -529,11 +743,20 @@ class DeployManifestsTest {
 
         /** Null if the role accepts this value for the option, else picocli's reason. */
         static String rejection(String role, OptionSpec option, String value) {
-            return REJECTIONS.computeIfAbsent(List.of(role, option.longestName(), value),
-                    k -> Optional.ofNullable(parse(role, option, value))).orElse(null);
+            return rejection(role, option, value, true);
         }
 
-        private static String parse(String role, OptionSpec option, String value) {
+        /**
+         * As {@link #rejection(String, OptionSpec, String)}; {@code candidates} false accepts a
+         * value outside the option's completion candidates (an environment from a jar is not one
+         * of the built-ins --env lists).
+         */
+        static String rejection(String role, OptionSpec option, String value, boolean candidates) {
+            return REJECTIONS.computeIfAbsent(List.of(role, option.longestName(), value, Boolean.toString(candidates)),
+                    k -> Optional.ofNullable(parse(role, option, value, candidates))).orElse(null);
+        }
+
+        private static String parse(String role, OptionSpec option, String value, boolean candidates) {
             CommandLine cli = new CommandLine(new Main());
             cli.setCaseInsensitiveEnumValuesAllowed(true);
             try {
@@ -541,7 +764,7 @@ class DeployManifestsTest {
             } catch (ParameterException e) {
                 return e.getMessage();
             }
-            if (option.completionCandidates() != null && !option.type().isEnum()) {
+            if (candidates && option.completionCandidates() != null && !option.type().isEnum()) {
                 List<String> allowed = new ArrayList<>();
                 option.completionCandidates().forEach(allowed::add);
                 if (!allowed.isEmpty() && !allowed.contains(value)) {
@@ -616,7 +839,9 @@ class DeployManifestsTest {
                 continue;
             }
             if (e.getValue() != null) {
-                String why = Launcher.rejection(role, option, e.getValue());
+                // The environments of STARLING_ENV_JAR are not --env's built-in candidates: EnvironmentCheck checks the name.
+                boolean candidates = !(name.equals(ENV_VARIABLE) && env.containsKey(ENV_JAR_VARIABLE));
+                String why = Launcher.rejection(role, option, e.getValue(), candidates);
                 if (why != null) {
                     problems.add(where + ": " + name + "=" + e.getValue() + " is rejected by '" + role + "': " + why);
                 }
@@ -651,11 +876,21 @@ class DeployManifestsTest {
 
         private final Path composeDir;
         private final Path prometheusFile;
+        private final boolean strictEnvironments;
         private final List<String> problems = new ArrayList<>();
 
         ComposeCheck(Path composeDir, Path prometheusFile) {
+            this(composeDir, prometheusFile, false);
+        }
+
+        /**
+         * @param strictEnvironments an environment from a jar that is not on this machine is a
+         *     problem (otherwise it is left unverified)
+         */
+        ComposeCheck(Path composeDir, Path prometheusFile, boolean strictEnvironments) {
             this.composeDir = composeDir;
             this.prometheusFile = prometheusFile;
+            this.strictEnvironments = strictEnvironments;
         }
 
         List<String> check(Map<String, Object> compose, Map<String, Object> prometheus) {
@@ -687,7 +922,23 @@ class DeployManifestsTest {
             }
             prometheusService(services);
             scrapeTargets(prometheus, byService);
+            problems.addAll(new EnvironmentCheck(strictEnvironments, (c, jar) -> byService.entrySet().stream()
+                    .filter(e -> e.getValue() == c).findFirst()
+                    .map(e -> hostJar(map(services.get(e.getKey())), jar)).orElse(null))
+                    .check(byService.values()));
             return problems;
+        }
+
+        /** The host file a service sees at {@code jar} through a bind mount, if it exists here; else null. */
+        private Path hostJar(Map<String, Object> service, String jar) {
+            for (SecureComposeCheck.Mount m : SecureComposeCheck.mounts(service)) {
+                Path host = m.hostPath(composeDir);
+                if (host != null && Path.of(jar).startsWith(Path.of(m.target()))) {
+                    Path file = host.resolve(Path.of(m.target()).relativize(Path.of(jar)).toString());
+                    return Files.isRegularFile(file) ? file : null;
+                }
+            }
+            return null;
         }
 
         /**
@@ -1144,10 +1395,20 @@ class DeployManifestsTest {
     /** Checks one rendered overlay. */
     static final class KubernetesCheck {
         private final String overlay;
+        private final boolean strictEnvironments;
         private final List<String> problems = new ArrayList<>();
 
         KubernetesCheck(String overlay) {
+            this(overlay, false);
+        }
+
+        /**
+         * @param strictEnvironments an environment from a jar that is not on this machine is a
+         *     problem (otherwise it is left unverified)
+         */
+        KubernetesCheck(String overlay, boolean strictEnvironments) {
             this.overlay = overlay;
+            this.strictEnvironments = strictEnvironments;
         }
 
         /** A Starling container in a workload. */
@@ -1187,6 +1448,9 @@ class DeployManifestsTest {
                 gpu(pod);
                 credentials(pod);
             }
+            // A jar in the image's ENVS_DIR came from Dockerfile.user-env's build context: the example's, here.
+            problems.addAll(new EnvironmentCheck(strictEnvironments, (c, jar) -> exampleJar(jar))
+                    .check(pods.stream().map(Pod::c).toList()));
             return problems;
         }
 
@@ -1523,6 +1787,562 @@ class DeployManifestsTest {
         }
     }
 
+    // ---------------------------------------------------------------- environments
+
+    /**
+     * The environment, told twice: the actors run {@code STARLING_ENV} (their --env: a built-in, or
+     * one of the jars of {@code STARLING_ENV_JAR}, which lie in {@value DeployManifestsTest#ENVS_DIR}); the learner
+     * loads no environment code and is told that environment's spaces and reward scale instead
+     * ({@link DeployManifestsTest#SPACE_VARIABLES}), as is the parameter server in a3c mode, which builds the model
+     * too. Each must be set, parse, and equal the environment's own definition: the built-ins from
+     * the test's classpath, a user's from its jar where {@code locator} finds it on this machine,
+     * loaded through {@link ServiceLoader} as an actor loads it. A jar that is not here (not built
+     * yet) leaves its environment unverified, which is a problem only when {@code strict}.
+     */
+    static final class EnvironmentCheck {
+        /** Where a jar a container names is on this machine, or null if unknown or absent. */
+        interface JarLocator {
+            Path locate(Container container, String jar);
+        }
+
+        private static final Map<List<Path>, Map<String, EnvironmentDefinition>> DEFINITIONS = new ConcurrentHashMap<>();
+
+        private final boolean strict;
+        private final JarLocator locator;
+        private final List<String> problems = new ArrayList<>();
+
+        EnvironmentCheck(boolean strict, JarLocator locator) {
+            this.strict = strict;
+            this.locator = locator;
+        }
+
+        List<String> check(Collection<Container> containers) {
+            Map<String, String> learnerTold = null;
+            Container learner = null;
+            for (Container c : containers) {
+                if (c.role().equals("learner")) {
+                    learner = c;
+                    if (c.env().containsKey(ENV_VARIABLE)) {
+                        problems.add(c.where() + ": sets " + ENV_VARIABLE + ", but the learner loads no environment: it is"
+                                + " told the environment's spaces and reward scale (" + String.join(", ", SPACE_VARIABLES)
+                                + "; `starling envs` prints them)");
+                    }
+                    learnerTold = told(c, "the learner builds the model from them");
+                }
+            }
+            for (Container c : containers) {
+                if (!c.role().equals("parameter-server")) {
+                    continue;
+                }
+                boolean a3c = "a3c".equalsIgnoreCase(Launcher.effective(c.spec(), "--mode", c.env()));
+                if (a3c) {
+                    Map<String, String> told = told(c, "in a3c mode the parameter server builds the model too");
+                    sameAsLearner(c, told, learner, learnerTold);
+                } else if (SPACE_VARIABLES.stream().anyMatch(c.env()::containsKey)) {
+                    sameAsLearner(c, told(c, "set one, set all"), learner, learnerTold);
+                }
+            }
+            for (Container c : containers) {
+                if (c.role().equals("actor")) {
+                    actor(c, learner, learnerTold);
+                }
+            }
+            return problems;
+        }
+
+        /**
+         * The spaces and reward scale a role is told (those of {@link DeployManifestsTest#SPACE_VARIABLES}
+         * it has options for; the learner has all three), each checked to parse; null if one is
+         * missing, unreadable or from elsewhere (valueFrom).
+         */
+        private Map<String, String> told(Container c, String why) {
+            Map<String, String> told = new LinkedHashMap<>();
+            boolean complete = true;
+            for (String variable : SPACE_VARIABLES) {
+                if (!c.role().equals("learner") && Launcher.option(c.spec(), variable) == null) {
+                    continue;
+                }
+                if (!c.env().containsKey(variable)) {
+                    problems.add(c.where() + ": sets no " + variable + " (" + why + "; `starling envs` prints each"
+                            + " environment's " + String.join(", ", SPACE_VARIABLES) + ")");
+                    complete = false;
+                    continue;
+                }
+                String value = c.env().get(variable);
+                if (value == null) {
+                    complete = false;
+                    continue;
+                }
+                String why2 = parseProblem(variable, value);
+                if (why2 != null) {
+                    problems.add(c.where() + ": " + variable + "=" + value + ": " + why2);
+                    complete = false;
+                }
+                told.put(variable, value);
+            }
+            return complete ? told : null;
+        }
+
+        private void sameAsLearner(Container c, Map<String, String> told, Container learner, Map<String, String> learnerTold) {
+            if (told == null || learnerTold == null) {
+                return;
+            }
+            for (String variable : told.keySet()) {
+                if (!sameValue(variable, told.get(variable), learnerTold.get(variable))) {
+                    problems.add(c.where() + ": " + variable + "=" + told.get(variable) + ", but " + learner.where()
+                            + " has " + learnerTold.get(variable) + ": both build the same model");
+                }
+            }
+        }
+
+        /** The actor's environment exists and is the one the learner was told about. */
+        private void actor(Container c, Container learner, Map<String, String> learnerTold) {
+            String name = Launcher.effective(c.spec(), "--env", c.env());
+            if (name == null) {
+                problems.add(c.where() + ": sets no " + ENV_VARIABLE + " and --env has no default");
+                return;
+            }
+            List<String> jars = new ArrayList<>();
+            boolean jarsKnown = true;
+            if (c.env().containsKey(ENV_JAR_VARIABLE)) {
+                String value = c.env().get(ENV_JAR_VARIABLE);
+                if (value == null) {
+                    jarsKnown = false;
+                } else {
+                    for (String jar : value.split(",")) {
+                        if (!jar.isBlank()) {
+                            jars.add(jar.strip());
+                        }
+                    }
+                }
+            }
+            List<Path> here = new ArrayList<>();
+            for (String jar : jars) {
+                if (!jar.startsWith(ENVS_DIR + "/") || !jar.endsWith(".jar")) {
+                    problems.add(c.where() + ": " + ENV_JAR_VARIABLE + " names " + jar + "; users' jars go in " + ENVS_DIR
+                            + "/ (the image's folder for them, where Dockerfile.user-env copies and"
+                            + " docker-compose.env-jar.yml mounts them)");
+                    continue;
+                }
+                Path p = locator.locate(c, jar);
+                if (p == null) {
+                    jarsKnown = false;
+                } else {
+                    here.add(p);
+                }
+            }
+            Map<String, EnvironmentDefinition> definitions = definitions(here);
+            EnvironmentDefinition d = definitions.get(name);
+            String label = ENV_VARIABLE + "=" + name;
+            if (d == null) {
+                if (!jarsKnown || jars.size() > here.size()) {
+                    if (strict) {
+                        problems.add(c.where() + ": " + label + " comes from " + jars + ", which are not all on this"
+                                + " machine, so its spaces cannot be compared with the learner's");
+                    }
+                } else if (jars.isEmpty()) {
+                    problems.add(c.where() + ": " + label + " is no built-in environment (" + definitions.keySet()
+                            + ") and no " + ENV_JAR_VARIABLE + " is set");
+                } else {
+                    problems.add(c.where() + ": " + label + " is in none of " + jars + " and no built-in ("
+                            + definitions.keySet() + ")");
+                }
+                return;
+            }
+            if (learnerTold == null) {
+                return;
+            }
+            Map<String, String> own = Map.of(SPACE_VARIABLES.get(0), d.observationSpace().describe(),
+                    SPACE_VARIABLES.get(1), d.actionSpace().describe(), SPACE_VARIABLES.get(2), Double.toString(d.rewardScale()));
+            for (String variable : SPACE_VARIABLES) {
+                if (!sameValue(variable, learnerTold.get(variable), own.get(variable))) {
+                    problems.add(learner.where() + ": " + variable + "=" + learnerTold.get(variable) + ", but the actors' "
+                            + label + " (" + c.where() + ") has " + own.get(variable) + " (`starling envs` lists each"
+                            + " environment's spaces and reward scale)");
+                }
+            }
+        }
+
+        /** Null if the value reads as the variable's kind (a space, a reward scale), else why not. */
+        static String parseProblem(String variable, String value) {
+            try {
+                switch (SPACE_VARIABLES.indexOf(variable)) {
+                    case 0 -> Spaces.observation(value);
+                    case 1 -> Spaces.action(value);
+                    default -> {
+                        double scale = Double.parseDouble(value);
+                        if (!(scale > 0) || Double.isInfinite(scale)) {
+                            return "a reward scale must be finite and > 0";
+                        }
+                    }
+                }
+                return null;
+            } catch (IllegalArgumentException e) {
+                return e.getMessage();
+            }
+        }
+
+        /** Two texts of a space (or two reward scales) that mean the same. */
+        static boolean sameValue(String variable, String a, String b) {
+            if (a == null || b == null || parseProblem(variable, a) != null || parseProblem(variable, b) != null) {
+                return Objects.equals(a, b);
+            }
+            return switch (SPACE_VARIABLES.indexOf(variable)) {
+                case 0 -> Spaces.observation(a).equals(Spaces.observation(b));
+                case 1 -> Spaces.action(a).equals(Spaces.action(b));
+                default -> Math.abs(Double.parseDouble(a) - Double.parseDouble(b)) <= 1e-9 * Math.abs(Double.parseDouble(b));
+            };
+        }
+
+        /**
+         * Every environment an actor with these jars sees, by name: the providers of the test's
+         * classpath (the built-ins) and of the jars, found by {@link ServiceLoader} as the actor
+         * finds them.
+         */
+        static Map<String, EnvironmentDefinition> definitions(List<Path> jars) {
+            return DEFINITIONS.computeIfAbsent(List.copyOf(jars), js -> {
+                ClassLoader parent = DeployManifestsTest.class.getClassLoader();
+                URL[] urls = js.stream().map(EnvironmentCheck::url).toArray(URL[]::new);
+                // The definitions hold spaces of the env-api, loaded by the parent: closing the jars' loader is safe.
+                try (URLClassLoader loader = new URLClassLoader(urls, parent)) {
+                    Map<String, EnvironmentDefinition> out = new TreeMap<>();
+                    for (EnvironmentProvider provider : ServiceLoader.load(EnvironmentProvider.class, loader)) {
+                        for (EnvironmentDefinition d : provider.environments()) {
+                            out.putIfAbsent(d.name(), d);
+                        }
+                    }
+                    return out;
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        }
+
+        private static URL url(Path jar) {
+            try {
+                return jar.toUri().toURL();
+            } catch (MalformedURLException e) {
+                throw new IllegalArgumentException(jar.toString(), e);
+            }
+        }
+    }
+
+    /**
+     * The jar this machine has for a path in the image's {@value DeployManifestsTest#ENVS_DIR}: the user-env image is
+     * built from the example's target folder (deploy/k8s/README.md), so that is where to look; null
+     * if the path is elsewhere or the jar is not built.
+     */
+    static Path exampleJar(String jar) {
+        Path p = Path.of(jar);
+        if (!p.startsWith(ENVS_DIR) || p.getNameCount() != Path.of(ENVS_DIR).getNameCount() + 1) {
+            return null;
+        }
+        Path file = EXAMPLE_JAR_DIR.resolve(p.getFileName().toString());
+        return Files.isRegularFile(file) ? file : null;
+    }
+
+    /**
+     * docker-compose.env-jar.yml merged over docker-compose.yml: the services running actors, and
+     * only they, mount one host folder read-only at {@value DeployManifestsTest#ENVS_DIR} (nothing else of theirs
+     * overlaps it: a mount at /opt/starling would hide the launcher's jar) and set
+     * STARLING_ENV_JAR to jars in it; the override itself sets the actors' STARLING_ENV and
+     * STARLING_ENV_JAR and the learner's spaces and reward scale (else the learner keeps
+     * docker-compose.yml's, masked-cartpole's), each as a variable with a default, as is the
+     * mounted folder.
+     */
+    static final class EnvJarComposeCheck {
+        private final Path composeDir;
+        private final List<String> problems = new ArrayList<>();
+
+        EnvJarComposeCheck(Path composeDir) {
+            this.composeDir = composeDir;
+        }
+
+        /** The role a service runs (its command is just the role), or null. */
+        static String roleOf(Map<String, Object> service) {
+            List<Object> argv = service.get("command") instanceof String c ? List.of((Object[]) c.trim().split("\\s+"))
+                    : list(service.get("command"));
+            String role = argv.size() == 1 ? str(argv.get(0)) : null;
+            return role != null && ROLES.contains(role) ? role : null;
+        }
+
+        List<String> check(Map<String, Object> override, Map<String, Object> merged) {
+            Map<String, Object> services = map(merged.get("services"));
+            Map<String, Object> overridden = map(override.get("services"));
+            int actors = 0;
+            for (Map.Entry<String, Object> e : services.entrySet()) {
+                Map<String, Object> service = map(e.getValue());
+                String where = "service " + e.getKey();
+                String role = roleOf(service);
+                Path envs = Path.of(ENVS_DIR);
+                List<SecureComposeCheck.Mount> near = SecureComposeCheck.mounts(service).stream()
+                        .filter(m -> m.target().startsWith("/")
+                                && (Path.of(m.target()).startsWith(envs) || envs.startsWith(Path.of(m.target()))))
+                        .toList();
+                Map<String, Object> env = environmentMap(service.get("environment"));
+                Map<String, Object> ownEnv = environmentMap(map(overridden.get(e.getKey())).get("environment"));
+                if (!"actor".equals(role)) {
+                    for (SecureComposeCheck.Mount m : near) {
+                        problems.add(where + ": mounts " + m.raw() + ": only actors load environment code, the "
+                                + Objects.requireNonNullElse(role, e.getKey()) + " needs no jars");
+                    }
+                    if (env.containsKey(ENV_JAR_VARIABLE)) {
+                        problems.add(where + ": sets " + ENV_JAR_VARIABLE + ": only actors load environment code");
+                    }
+                    if ("learner".equals(role)) {
+                        for (String variable : SPACE_VARIABLES) {
+                            parameterised(where, variable, ownEnv.get(variable), "so the learner is told the spaces of"
+                                    + " the jar's environment, not docker-compose.yml's");
+                        }
+                    }
+                    continue;
+                }
+                actors++;
+                parameterised(where, ENV_VARIABLE, ownEnv.get(ENV_VARIABLE), "the environment of the jar");
+                parameterised(where, ENV_JAR_VARIABLE, ownEnv.get(ENV_JAR_VARIABLE), "the jar in " + ENVS_DIR);
+                if (near.size() != 1 || !Path.of(near.get(0).target()).equals(envs)) {
+                    problems.add(where + ": should mount one host folder at " + ENVS_DIR + " (the image's folder for"
+                            + " users' jars), mounts " + near.stream().map(SecureComposeCheck.Mount::raw).toList());
+                    continue;
+                }
+                SecureComposeCheck.Mount m = near.get(0);
+                if (!m.readOnly()) {
+                    problems.add(where + ": the jars' mount " + m.raw() + " should be read-only (:ro): the roles' user"
+                            + " runs that code and must not change it");
+                }
+                if (m.hostPath(composeDir) == null) {
+                    problems.add(where + ": mounts " + m.raw() + "; the jars come from a host folder (./path or /path)");
+                }
+                Object raw = m.raw() instanceof Map<?, ?> longSyntax ? longSyntax.get("source") : m.raw();
+                if (!ComposeCheck.INTERPOLATION.matcher(str(raw)).find()) {
+                    problems.add(where + ": the jars' folder " + raw + " should be a variable with the example's as its"
+                            + " default (${ENV_JAR_DIR:-...})");
+                }
+                Object jars = env.get(ENV_JAR_VARIABLE);
+                if (jars == null) {
+                    problems.add(where + ": sets no " + ENV_JAR_VARIABLE + ", so the actor loads none of the jars in "
+                            + ENVS_DIR);
+                } else {
+                    for (String jar : ComposeCheck.interpolate(str(jars)).split(",")) {
+                        if (!Path.of(jar.strip()).startsWith(envs) || Path.of(jar.strip()).equals(envs)) {
+                            problems.add(where + ": " + ENV_JAR_VARIABLE + " names " + jar + ", not a jar in the mounted "
+                                    + ENVS_DIR);
+                        }
+                    }
+                }
+            }
+            if (actors == 0) {
+                problems.add("no service runs the actors");
+            }
+            return problems;
+        }
+
+        /** The override sets the variable itself, as ${NAME:-default} (the example's value as the default). */
+        private void parameterised(String where, String variable, Object value, String why) {
+            if (value == null) {
+                problems.add(where + ": docker-compose.env-jar.yml sets no " + variable + " (" + why + ")");
+                return;
+            }
+            Matcher m = ComposeCheck.INTERPOLATION.matcher(str(value));
+            if (!m.find() || m.group(2) == null || m.group(3).isBlank()) {
+                problems.add(where + ": " + variable + "=" + value + " should be a variable with the example's value as"
+                        + " its default (${NAME:-value}), so users set their own without editing the file");
+            }
+        }
+    }
+
+    /**
+     * The user-env overlay, rendered: the actors, and only they, run the image that
+     * Dockerfile.user-env's documented build tags ({@code docker build -f
+     * deploy/docker/Dockerfile.user-env -t IMAGE ...}), with STARLING_ENV_JAR where that image puts
+     * the jar; the learner and the parameter server run the cpu overlay's image and load no jar.
+     */
+    static List<String> userEnvOverlayProblems(List<Map<String, Object>> docs, String dockerfile) {
+        List<String> problems = new ArrayList<>();
+        Matcher tag = Pattern.compile("docker build -f deploy/docker/Dockerfile\\.user-env -t (\\S+)").matcher(dockerfile);
+        String derived = tag.find() ? tag.group(1) : null;
+        if (derived == null) {
+            problems.add("Dockerfile.user-env does not show its build (docker build -f deploy/docker/Dockerfile.user-env -t IMAGE ...)");
+        }
+        String plain = str(container(loadAll(render(OVERLAYS.resolve("cpu"))), "learner").get("image"));
+        String actorImage = str(container(docs, "actor").get("image"));
+        if (derived != null && !derived.equals(actorImage)) {
+            problems.add("the actors' image is " + actorImage + ", should be " + derived + ", the one Dockerfile.user-env builds"
+                    + " with the jar");
+        }
+        for (String role : List.of("parameter-server", "learner")) {
+            Map<String, Object> c = container(docs, role);
+            if (!plain.equals(str(c.get("image")))) {
+                problems.add("the " + role + "'s image is " + c.get("image") + ", should stay the cpu overlay's " + plain
+                        + " (only actors load environment code)");
+            }
+            Map<String, String> env = env(docs, c, role, problems);
+            if (env.containsKey(ENV_JAR_VARIABLE) || env.containsKey(ENV_VARIABLE)) {
+                problems.add("the " + role + " sets " + ENV_VARIABLE + " or " + ENV_JAR_VARIABLE + " (only actors load environment code)");
+            }
+        }
+        String imageJar = UserEnvDockerfileCheck.imageEnv(dockerfile).get(ENV_JAR_VARIABLE);
+        String actorJar = env(docs, container(docs, "actor"), "actor", problems).get(ENV_JAR_VARIABLE);
+        if (actorJar == null || !actorJar.equals(imageJar)) {
+            problems.add("the actors' " + ENV_JAR_VARIABLE + " is " + actorJar + ", but Dockerfile.user-env puts the jar at "
+                    + imageJar);
+        }
+        return problems;
+    }
+
+    /**
+     * docker-compose.env-jar.yml's defaults (merged over docker-compose.yml), the user-env overlay
+     * and Dockerfile.user-env: the same environment for the actors, the same jar file, and the same
+     * spaces and reward scale for the learner.
+     */
+    static List<String> sameUserEnvironment(Map<String, Object> compose, List<Map<String, Object>> docs, String dockerfile) {
+        List<String> problems = new ArrayList<>();
+        Map<String, String> composeActor = new TreeMap<>();
+        Map<String, String> composeLearner = new TreeMap<>();
+        environmentMap(serviceOf(compose, "actor").get("environment")).forEach((k, v) -> composeActor.put(k, ComposeCheck.interpolate(str(v))));
+        environmentMap(serviceOf(compose, "learner").get("environment")).forEach((k, v) -> composeLearner.put(k, ComposeCheck.interpolate(str(v))));
+        Map<String, String> k8sActor = env(docs, container(docs, "actor"), "actor", problems);
+        Map<String, String> k8sLearner = env(docs, container(docs, "learner"), "learner", problems);
+        if (!Objects.equals(composeActor.get(ENV_VARIABLE), k8sActor.get(ENV_VARIABLE))) {
+            problems.add("the actors run " + ENV_VARIABLE + "=" + composeActor.get(ENV_VARIABLE) + " in docker-compose.env-jar.yml, "
+                    + k8sActor.get(ENV_VARIABLE) + " in overlays/" + USER_ENV_OVERLAY);
+        }
+        List<String> composeJars = jarNames(composeActor.get(ENV_JAR_VARIABLE));
+        List<String> k8sJars = jarNames(k8sActor.get(ENV_JAR_VARIABLE));
+        String imageJar = UserEnvDockerfileCheck.jarName(dockerfile);
+        if (!composeJars.equals(k8sJars) || !k8sJars.contains(imageJar)) {
+            problems.add("the jars differ: docker-compose.env-jar.yml " + composeJars + ", overlays/" + USER_ENV_OVERLAY + " " + k8sJars
+                    + ", Dockerfile.user-env's ENV_JAR " + imageJar);
+        }
+        for (String variable : SPACE_VARIABLES) {
+            if (!EnvironmentCheck.sameValue(variable, composeLearner.get(variable), k8sLearner.get(variable))) {
+                problems.add("the learner's " + variable + " is " + composeLearner.get(variable) + " in docker-compose.env-jar.yml, "
+                        + k8sLearner.get(variable) + " in overlays/" + USER_ENV_OVERLAY + ": one environment, one set of spaces");
+            }
+        }
+        return problems;
+    }
+
+    /** The file names of a comma-separated STARLING_ENV_JAR. */
+    private static List<String> jarNames(String value) {
+        if (value == null) {
+            return List.of();
+        }
+        return Stream.of(value.split(",")).map(String::strip).filter(j -> !j.isEmpty())
+                .map(j -> Path.of(j).getFileName().toString()).toList();
+    }
+
+    /**
+     * deploy/docker/Dockerfile.user-env: one stage, {@code FROM ${STARLING_IMAGE}} with ARG
+     * STARLING_IMAGE defaulting to the image docker-compose.yml builds; it only copies jars into
+     * {@value DeployManifestsTest#ENVS_DIR} (as root: no --chown, so the roles' user cannot change them), keeps the
+     * Starling image's user, entrypoint and command, and points STARLING_ENV_JAR at what it copied.
+     */
+    static final class UserEnvDockerfileCheck {
+        private final String starlingImage;
+        private final List<String> problems = new ArrayList<>();
+
+        UserEnvDockerfileCheck(String starlingImage) {
+            this.starlingImage = starlingImage;
+        }
+
+        /** The instructions after the FROM. */
+        private static List<DockerfileCheck.Instruction> stage(List<DockerfileCheck.Instruction> all) {
+            int from = -1;
+            for (int i = 0; i < all.size(); i++) {
+                if (all.get(i).keyword().equals("FROM")) {
+                    from = i;
+                }
+            }
+            return all.subList(from + 1, all.size());
+        }
+
+        /** The stage's ARG defaults. */
+        private static Map<String, String> stageArgs(List<DockerfileCheck.Instruction> stage) {
+            Map<String, String> args = new LinkedHashMap<>();
+            for (DockerfileCheck.Instruction i : stage) {
+                if (i.keyword().equals("ARG")) {
+                    String[] kv = i.args().split("=", 2);
+                    args.put(kv[0].strip(), kv.length > 1 ? kv[1].strip() : null);
+                }
+            }
+            return args;
+        }
+
+        /** ${NAME} and $NAME replaced with the ARG defaults. */
+        private static String resolve(String s, Map<String, String> args) {
+            Matcher m = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}|\\$([A-Za-z_][A-Za-z0-9_]*)").matcher(s);
+            StringBuilder out = new StringBuilder();
+            while (m.find()) {
+                String name = m.group(1) != null ? m.group(1) : m.group(2);
+                m.appendReplacement(out, Matcher.quoteReplacement(Objects.requireNonNullElse(args.get(name), "")));
+            }
+            m.appendTail(out);
+            return out.toString();
+        }
+
+        /** The ENV of the derived image, with the ARG defaults resolved. */
+        static Map<String, String> imageEnv(String text) {
+            List<DockerfileCheck.Instruction> stage = stage(DockerfileCheck.instructions(text));
+            Map<String, String> args = stageArgs(stage);
+            Map<String, String> env = new LinkedHashMap<>();
+            DockerfileCheck.env(stage).forEach((k, v) -> env.put(k, resolve(v, args)));
+            return env;
+        }
+
+        /** The file name of the jar it copies by default (ARG ENV_JAR), or null. */
+        static String jarName(String text) {
+            return stageArgs(stage(DockerfileCheck.instructions(text))).get("ENV_JAR");
+        }
+
+        List<String> check(String text) {
+            List<DockerfileCheck.Instruction> all = DockerfileCheck.instructions(text);
+            Map<String, String> global = DockerfileCheck.globalArgs(all);
+            if (!starlingImage.equals(global.get("STARLING_IMAGE"))) {
+                problems.add("ARG STARLING_IMAGE should default to " + starlingImage + ", the image docker-compose.yml builds;"
+                        + " is " + global.get("STARLING_IMAGE"));
+            }
+            List<DockerfileCheck.Instruction> froms = all.stream().filter(i -> i.keyword().equals("FROM")).toList();
+            if (froms.size() != 1 || !froms.get(0).args().equals("${STARLING_IMAGE}")) {
+                problems.add("should be one stage, FROM ${STARLING_IMAGE} (the Starling image), is "
+                        + froms.stream().map(DockerfileCheck.Instruction::args).toList());
+            }
+            List<DockerfileCheck.Instruction> stage = stage(all);
+            Map<String, String> args = stageArgs(stage);
+            List<String> copied = new ArrayList<>();
+            for (DockerfileCheck.Instruction i : stage) {
+                switch (i.keyword()) {
+                    case "COPY", "ADD" -> {
+                        List<String> words = List.of(resolve(i.args(), args).split("\\s+"));
+                        words.stream().filter(w -> w.startsWith("--")).forEach(w -> problems.add(i.keyword() + " " + w
+                                + ": the jars stay root's, as copied (the roles' user must not change the code it runs)"));
+                        String dest = words.get(words.size() - 1);
+                        List<String> sources = words.subList(0, words.size() - 1).stream().filter(w -> !w.startsWith("--")).toList();
+                        if (!dest.startsWith(ENVS_DIR + "/") && !dest.equals(ENVS_DIR)) {
+                            problems.add(i.keyword() + " " + i.args() + ": users' jars go in " + ENVS_DIR + "/, copies to " + dest);
+                        } else {
+                            sources.forEach(src -> copied.add(dest.endsWith("/") || dest.equals(ENVS_DIR)
+                                    ? ENVS_DIR + "/" + Path.of(src).getFileName() : dest));
+                        }
+                    }
+                    case "USER", "ENTRYPOINT", "CMD", "VOLUME", "WORKDIR" -> problems.add(i.keyword() + " " + i.args()
+                            + ": the derived image only adds jars; the roles keep the Starling image's user, entrypoint and"
+                            + " folders");
+                    default -> { }
+                }
+            }
+            if (copied.isEmpty()) {
+                problems.add("copies no jar into " + ENVS_DIR);
+            }
+            String jarEnv = imageEnv(text).get(ENV_JAR_VARIABLE);
+            if (jarEnv == null || !copied.containsAll(jarNames(jarEnv).stream().map(n -> ENVS_DIR + "/" + n).toList())
+                    || !jarEnv.startsWith(ENVS_DIR + "/")) {
+                problems.add("ENV " + ENV_JAR_VARIABLE + " should name the jar it copies (" + copied + "), is " + jarEnv);
+            }
+            return problems;
+        }
+    }
+
     // ---------------------------------------------------------------- container images
 
     /** The uid of the image's user (deploy/docker/Dockerfile: useradd --uid N), who must read the credentials. */
@@ -1793,6 +2613,33 @@ class DeployManifestsTest {
             if (stage.stream().noneMatch(i -> i.keyword().equals("RUN") && i.args().contains(JAR + " --version"))) {
                 problems.add("the runtime stage should run `" + JAR + " --version` once (extracts libtorch, so containers start fast)");
             }
+            envsFolder(stage);
+        }
+
+        /**
+         * The runtime stage creates {@value DeployManifestsTest#ENVS_DIR}, the folder for users'
+         * environment jars (a derived image copies into it, compose mounts over it), and leaves it,
+         * like the launcher's jar, to root: no chown of anything under /opt/starling, no chmod
+         * that lets others write there.
+         */
+        private void envsFolder(List<Instruction> stage) {
+            Pattern mkdir = Pattern.compile("\\bmkdir\\b[^&;|]*\\s" + Pattern.quote(ENVS_DIR) + "/?(?=\\s|$|[&;|])");
+            List<String> commands = stage.stream().filter(i -> i.keyword().equals("RUN"))
+                    .flatMap(i -> Stream.of(i.args().split("&&|;|\\|\\|"))).map(String::strip).toList();
+            if (commands.stream().noneMatch(c -> mkdir.matcher(c).find())) {
+                problems.add("the runtime stage should create " + ENVS_DIR + " (mkdir -p " + ENVS_DIR + "), where users'"
+                        + " environment jars go");
+            }
+            for (String c : commands) {
+                boolean opt = c.matches(".*\\s/opt/starling(/\\S*)?(\\s.*)?$");
+                if (opt && c.matches("^chown\\b.*")) {
+                    problems.add("`" + c + "`: /opt/starling stays root's (the roles' user must not change the code it runs)");
+                }
+                if (opt && c.matches("^chmod\\b.*") && c.matches(".*(\\b[0-7]?[0-7][0-7][2367]\\b|[ao]\\+[rx]*w).*")) {
+                    problems.add("`" + c + "`: makes /opt/starling writable by others (the roles' user must not change the code"
+                            + " it runs)");
+                }
+            }
         }
     }
 
@@ -1813,10 +2660,14 @@ class DeployManifestsTest {
                 environment:
                   - STARLING_PARAMETER_SERVER=parameter-server:7070
                   - STARLING_METRICS_PORT=9400
+                  - STARLING_OBSERVATION_SPACE=box(2)
+                  - STARLING_ACTION_SPACE=discrete(2)
+                  - STARLING_REWARD_SCALE=0.05
               actor:
                 image: starling:latest
                 command: ["actor"]
                 environment:
+                  STARLING_ENV: masked-cartpole
                   STARLING_LEARNER: learner:7071
                   STARLING_PARAMETER_SERVER: parameter-server:7070
                   STARLING_NUM_ENVS: ${STARLING_NUM_ENVS:-32}
@@ -1918,6 +2769,62 @@ class DeployManifestsTest {
         volumes.removeIf(v -> SecureComposeCheck.mount(v).target().startsWith("/etc/starling/credentials"));
         volumes.add(volume);
         s.put("volumes", volumes);
+    }
+
+    private static Map<String, Object> yaml(Path file) {
+        try {
+            return map(new Yaml().load(Files.readString(file)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The image docker-compose.yml runs and builds, with its variables unset. */
+    private static String composeImage() {
+        return ComposeCheck.interpolate(str(serviceOf(yaml(COMPOSE), "actor").get("image")));
+    }
+
+    /** docker-compose.env-jar.yml, broken by {@code breakOverride}, merged over docker-compose.yml. */
+    private static Map<String, Object> envJarCompose(Consumer<Map<String, Object>> breakOverride) {
+        Map<String, Object> override = yaml(ENV_JAR_COMPOSE);
+        breakOverride.accept(override);
+        return mergeCompose(yaml(COMPOSE), override);
+    }
+
+    /** Every compose check and the override's own on docker-compose.yml + the broken docker-compose.env-jar.yml. */
+    private static List<String> checkEnvJarCompose(Consumer<Map<String, Object>> breakOverride) {
+        Map<String, Object> override = yaml(ENV_JAR_COMPOSE);
+        breakOverride.accept(override);
+        Map<String, Object> merged = mergeCompose(yaml(COMPOSE), override);
+        List<String> problems = new ArrayList<>(new ComposeCheck(ROOT, PROMETHEUS).check(merged, yaml(PROMETHEUS)));
+        problems.addAll(new EnvJarComposeCheck(ROOT).check(override, merged));
+        return problems;
+    }
+
+    /** A service of a compose override, created if the override does not name it. */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> overrideService(Map<String, Object> override, String name) {
+        Map<String, Object> services = (Map<String, Object>) override.computeIfAbsent("services", k -> new LinkedHashMap<>());
+        return (Map<String, Object>) services.computeIfAbsent(name, k -> new LinkedHashMap<>());
+    }
+
+    /** The environment of an override's service, as a mutable map put back into it. */
+    private static Map<String, Object> overrideEnvironment(Map<String, Object> override, String name) {
+        Map<String, Object> service = overrideService(override, name);
+        Map<String, Object> env = environmentMap(service.get("environment"));
+        service.put("environment", env);
+        return env;
+    }
+
+    private static List<Map<String, Object>> userEnvDocs() {
+        return userEnvDocs(d -> { });
+    }
+
+    /** The rendered user-env overlay, broken by {@code breakIt}. */
+    private static List<Map<String, Object>> userEnvDocs(Consumer<List<Map<String, Object>>> breakIt) {
+        List<Map<String, Object>> docs = loadAll(render(OVERLAYS.resolve(USER_ENV_OVERLAY)));
+        breakIt.accept(docs);
+        return docs;
     }
 
     private static List<String> checkOverlay(String overlay, String rendered, Consumer<List<Map<String, Object>>> breakIt) {
