@@ -3,45 +3,30 @@ package dev.starling.ps;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.zip.CRC32;
 
-import com.google.protobuf.InvalidProtocolBufferException;
+import dev.starling.common.model.CheckpointFiles;
 import dev.starling.proto.v1.Checkpoint;
 import dev.starling.ps.Validation.Rejection;
 
 /**
  * Checkpoint files in one directory: atomic writes, retention of the newest N, and loading the
- * newest valid one.
+ * newest valid one (quarantining corrupt files). The file format and the read side are
+ * {@link CheckpointFiles}'s (in common, so applications read checkpoints without a server).
  *
- * <p>File format (all integers big-endian):
- * <pre>
- *   offset 0   8 bytes  magic "STARCKPT" (ASCII)
- *   offset 8   int32    format version ({@value #FORMAT_VERSION})
- *   offset 12  int32    N, length of the serialized {@link Checkpoint} message
- *   offset 16  N bytes  the Checkpoint message (proto starling.v1.Checkpoint)
- *   offset 16+N int32   CRC32 of the N message bytes
- * </pre>
- * The file is named {@code checkpoint-<version zero-padded to 12 digits>.ckpt}. It is written to
- * a temporary file in the same directory, forced to disk, renamed over the final name atomically,
- * and then the directory itself is forced, so a crash leaves either the old set of files or the
- * new one, never a half-written checkpoint under a final name.
+ * <p>A checkpoint is written to a temporary file in the same directory, forced to disk, renamed
+ * over its final name ({@link #fileName}) atomically, and then the directory itself is forced,
+ * so a crash leaves either the old set of files or the new one, never a half-written checkpoint
+ * under a final name.
  *
  * <p>Thread-safe: writes and pruning are serialized on the instance. Several processes must not
  * share one directory.
@@ -51,16 +36,12 @@ public final class CheckpointStore {
     private static final System.Logger LOG = System.getLogger(CheckpointStore.class.getName());
 
     /** First 8 bytes of every checkpoint file. */
-    public static final String MAGIC = "STARCKPT";
+    public static final String MAGIC = CheckpointFiles.MAGIC;
     /** The frame layout written by this class. */
-    public static final int FORMAT_VERSION = 1;
+    public static final int FORMAT_VERSION = CheckpointFiles.FORMAT_VERSION;
     /** Suffix given to files that failed to load, so they are neither retried nor counted. */
     public static final String CORRUPT_SUFFIX = ".corrupt";
 
-    private static final byte[] MAGIC_BYTES = MAGIC.getBytes(StandardCharsets.US_ASCII);
-    private static final int HEADER_BYTES = 16;
-    private static final int TRAILER_BYTES = 4;
-    private static final Pattern NAME = Pattern.compile("checkpoint-(\\d{12,20})\\.ckpt");
     private static final String TEMP_PREFIX = ".checkpoint-";
     private static final String TEMP_SUFFIX = ".tmp";
     private static final AtomicLong TEMP_COUNTER = new AtomicLong();
@@ -90,8 +71,7 @@ public final class CheckpointStore {
 
     /** The file name of a version's checkpoint. */
     public static String fileName(long version) {
-        String digits = Long.toUnsignedString(version);
-        return "checkpoint-" + "0".repeat(Math.max(0, 12 - digits.length())) + digits + ".ckpt";
+        return CheckpointFiles.fileName(version);
     }
 
     /** Creates the directory if needed and deletes temporary files left by a crashed write. */
@@ -120,18 +100,11 @@ public final class CheckpointStore {
         Path target = dir.resolve(fileName(version));
         Path temp = dir.resolve(TEMP_PREFIX + Long.toUnsignedString(version) + "-" + ProcessHandle.current().pid()
                 + "-" + TEMP_COUNTER.incrementAndGet() + TEMP_SUFFIX);
-        byte[] message = checkpoint.toByteArray();
-        ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.BIG_ENDIAN)
-                .put(MAGIC_BYTES).putInt(FORMAT_VERSION).putInt(message.length).flip();
-        ByteBuffer trailer = ByteBuffer.allocate(TRAILER_BYTES).order(ByteOrder.BIG_ENDIAN)
-                .putInt((int) crc(message, 0, message.length)).flip();
-        ByteBuffer[] frame = {header, ByteBuffer.wrap(message), trailer};
+        ByteBuffer frame = ByteBuffer.wrap(CheckpointFiles.frame(checkpoint));
         try {
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                long total = (long) HEADER_BYTES + message.length + TRAILER_BYTES;
-                long written = 0;
-                while (written < total) {
-                    written += ch.write(frame);
+                while (frame.hasRemaining()) {
+                    ch.write(frame);
                 }
                 ch.force(true);
             }
@@ -151,19 +124,7 @@ public final class CheckpointStore {
 
     /** Checkpoint files (by name), newest version first; quarantined and temporary files excluded. */
     public List<Path> list() throws IOException {
-        List<Path> files = new ArrayList<>();
-        if (!Files.isDirectory(dir)) {
-            return files;
-        }
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "checkpoint-*.ckpt")) {
-            for (Path p : ds) {
-                if (versionOf(p) != null && Files.isRegularFile(p)) {
-                    files.add(p);
-                }
-            }
-        }
-        files.sort(Comparator.comparing((Path p) -> versionOf(p), Long::compareUnsigned).reversed());
-        return files;
+        return CheckpointFiles.list(dir);
     }
 
     /**
@@ -198,69 +159,27 @@ public final class CheckpointStore {
     }
 
     /**
-     * Reads and fully validates one checkpoint file: frame, CRC, message, and the weights and
-     * optimizer state it holds (spec hash, sizes, finite values).
+     * Reads and fully validates one checkpoint file: frame, CRC, message ({@link CheckpointFiles}),
+     * and the weights and optimizer state it holds (spec hash, sizes, finite values).
      *
      * @throws CorruptCheckpointException if the file can never be loaded
      * @throws IOException if it cannot be read, or has a format version this code does not know
      */
     public static Checkpoint read(Path file) throws IOException {
-        long size = Files.size(file);
-        if (size < HEADER_BYTES + TRAILER_BYTES) {
-            throw new CorruptCheckpointException(file, "truncated: " + size + " bytes, shorter than the "
-                    + (HEADER_BYTES + TRAILER_BYTES) + "-byte frame");
-        }
-        if (size > Integer.MAX_VALUE - 64) {
-            throw new CorruptCheckpointException(file, "implausibly large: " + size + " bytes");
-        }
-        byte[] bytes = Files.readAllBytes(file);
-        ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.BIG_ENDIAN);
-        if (!Arrays.equals(bytes, 0, MAGIC_BYTES.length, MAGIC_BYTES, 0, MAGIC_BYTES.length)) {
-            throw new CorruptCheckpointException(file, "bad magic: not a Starling checkpoint (expected " + MAGIC + ")");
-        }
-        int format = buf.getInt(8);
-        if (format != FORMAT_VERSION) {
-            throw new IOException(file + ": checkpoint format version " + format
-                    + " is not supported (this build reads version " + FORMAT_VERSION + ")");
-        }
-        int length = buf.getInt(12);
-        long expectedSize = (long) HEADER_BYTES + length + TRAILER_BYTES;
-        if (length < 0 || expectedSize > bytes.length) {
-            throw new CorruptCheckpointException(file, "truncated: the header announces " + length
-                    + " message bytes (" + expectedSize + " bytes in all) but the file has " + bytes.length);
-        }
-        if (expectedSize < bytes.length) {
-            throw new CorruptCheckpointException(file, "has " + (bytes.length - expectedSize)
-                    + " unexpected bytes after the CRC");
-        }
-        long stored = buf.getInt(HEADER_BYTES + length) & 0xffffffffL;
-        long computed = crc(bytes, HEADER_BYTES, length);
-        if (stored != computed) {
-            throw new CorruptCheckpointException(file, String.format(
-                    "CRC mismatch: stored %08x, computed %08x over the message", stored, computed));
-        }
-        Checkpoint c;
         try {
-            c = Checkpoint.parseFrom(ByteBuffer.wrap(bytes, HEADER_BYTES, length));
-        } catch (InvalidProtocolBufferException e) {
-            throw new CorruptCheckpointException(file, "unparsable checkpoint message: " + e.getMessage(), e);
+            return CheckpointFiles.read(file, CheckpointStore::contentProblem);
+        } catch (CheckpointFiles.CorruptException e) {
+            throw new CorruptCheckpointException(e.file(), e.reason(), e.getCause());
         }
-        if (!c.hasParameters()) {
-            throw new CorruptCheckpointException(file, "the checkpoint holds no parameters");
-        }
+    }
+
+    /** The parameter server's own checks of what a checkpoint holds; null if it may be loaded. */
+    private static String contentProblem(Checkpoint c) {
         Rejection problem = Validation.checkParameters(c.getParameters());
         if (problem == null && c.hasOptimizerState()) {
             problem = Validation.checkOptimizerState(c.getOptimizerState(), c.getParameters());
         }
-        if (problem != null) {
-            throw new CorruptCheckpointException(file, "invalid contents: " + problem.message());
-        }
-        Long named = versionOf(file);
-        if (named != null && named != c.getParameters().getVersion()) {
-            throw new CorruptCheckpointException(file, "the name says version " + Long.toUnsignedString(named)
-                    + " but the file holds version " + Long.toUnsignedString(c.getParameters().getVersion()));
-        }
-        return c;
+        return problem == null ? null : problem.message();
     }
 
     /** Deletes all but the newest {@code keep} checkpoints; never {@code justWritten}. */
@@ -284,27 +203,9 @@ public final class CheckpointStore {
         }
     }
 
-    private static Long versionOf(Path file) {
-        Matcher m = NAME.matcher(file.getFileName().toString());
-        if (!m.matches()) {
-            return null;
-        }
-        try {
-            return Long.parseUnsignedLong(m.group(1));
-        } catch (NumberFormatException e) {
-            return null;
-        }
-    }
-
     private static String reason(CorruptCheckpointException e) {
         String m = e.getMessage();
         String prefix = e.file() + ": ";
         return m.startsWith(prefix) ? m.substring(prefix.length()) : m;
-    }
-
-    private static long crc(byte[] bytes, int offset, int length) {
-        CRC32 crc = new CRC32();
-        crc.update(bytes, offset, length);
-        return crc.getValue();
     }
 }
