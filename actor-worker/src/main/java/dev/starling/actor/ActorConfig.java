@@ -1,12 +1,13 @@
 package dev.starling.actor;
 
 import java.time.Duration;
+import java.util.List;
 
-import dev.starling.common.env.EnvInfo;
-import dev.starling.common.env.Environments;
 import dev.starling.common.grpc.Channels;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.rl.LossConfig;
+import dev.starling.env.EnvironmentDefinition;
+import dev.starling.envs.EnvironmentRegistry;
 
 /**
  * Settings of one actor process: the one place that defines each key, its default and its
@@ -17,10 +18,11 @@ import dev.starling.common.rl.LossConfig;
  *     {@code actor} metric tag and the watch subscriber id
  * @param learner target of the learner's gRPC server, {@code host:port}
  * @param parameterServer target of the parameter server's gRPC server, {@code host:port}
- * @param env environment name, one of {@link Environments#names()}
+ * @param env the environment to play (from the {@link EnvironmentRegistry}, built-in or from an
+ *     {@code --env-jar})
  * @param numEnvs K: environments stepped together with one batched inference call
  * @param unroll T: steps per environment in one chunk (the TBPTT length)
- * @param encoderSize hidden units of the model's encoder; must equal the learner's
+ * @param encoderSizes widths of the model's encoder layers; must equal the learner's
  * @param lstmSize hidden units of the model's LSTM; must equal the learner's
  * @param seed seeds the environments, the action sampling and the local model's initial weights
  * @param maxInFlight chunks sent to the learner and not yet acked, at most; the actor waits for an
@@ -35,10 +37,10 @@ public record ActorConfig(
         String actorId,
         String learner,
         String parameterServer,
-        String env,
+        EnvironmentDefinition env,
         int numEnvs,
         int unroll,
-        int encoderSize,
+        List<Integer> encoderSizes,
         int lstmSize,
         long seed,
         int maxInFlight,
@@ -49,8 +51,8 @@ public record ActorConfig(
 
     public static final int DEFAULT_NUM_ENVS = 32;
     public static final int DEFAULT_UNROLL = 32;
-    public static final int DEFAULT_ENCODER_SIZE = 64;
-    public static final int DEFAULT_LSTM_SIZE = 128;
+    public static final List<Integer> DEFAULT_ENCODER_SIZES = ModelConfig.DEFAULT_ENCODER_SIZES;
+    public static final int DEFAULT_LSTM_SIZE = ModelConfig.DEFAULT_LSTM_SIZE;
     public static final int DEFAULT_MAX_IN_FLIGHT = 2;
     public static final int DEFAULT_MAX_MESSAGE_BYTES = Channels.DEFAULT_MAX_MESSAGE_BYTES;
     public static final Duration DEFAULT_ACK_TIMEOUT = Duration.ofSeconds(30);
@@ -65,16 +67,13 @@ public record ActorConfig(
         requireText("actorId", actorId);
         requireText("learner", learner);
         requireText("parameterServer", parameterServer);
-        requireText("env", env);
-        try {
-            Environments.info(env);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("env: " + e.getMessage(), e);
+        if (env == null) {
+            throw new IllegalArgumentException("env must be set");
         }
         requireRange("numEnvs", numEnvs, 1, MAX_ENVS);
         requireRange("unroll", unroll, 1, MAX_UNROLL);
-        requireRange("encoderSize", encoderSize, 1, ModelConfig.MAX_WIDTH);
-        requireRange("lstmSize", lstmSize, 1, ModelConfig.MAX_WIDTH);
+        new ModelConfig(env.observationSpace(), env.actionSpace(), encoderSizes, lstmSize);
+        encoderSizes = List.copyOf(encoderSizes);
         requireRange("maxInFlight", maxInFlight, 1, 1024);
         if (maxMessageBytes < MIN_MESSAGE_BYTES) {
             throw new IllegalArgumentException(
@@ -82,7 +81,7 @@ public record ActorConfig(
         }
         requirePositive("ackTimeout", ackTimeout);
         requirePositive("startupTimeout", startupTimeout);
-        long chunkBytes = estimatedChunkBytes(Environments.info(env), numEnvs, unroll, lstmSize);
+        long chunkBytes = estimatedChunkBytes(env, numEnvs, unroll, lstmSize);
         if (chunkBytes > maxMessageBytes) {
             throw new IllegalArgumentException("maxMessageBytes " + maxMessageBytes + " is smaller than one chunk of K="
                     + numEnvs + " x T=" + unroll + " (about " + chunkBytes + " bytes): raise it or lower numEnvs/unroll");
@@ -90,10 +89,16 @@ public record ActorConfig(
     }
 
     /** Defaults (K 32, T 32, encoder 64, LSTM 128, 2 chunks in flight, 64 MiB, 30 s / 60 s). */
-    public static ActorConfig defaults(String actorId, String learner, String parameterServer, String env, long seed) {
+    public static ActorConfig defaults(String actorId, String learner, String parameterServer,
+            EnvironmentDefinition env, long seed) {
         return new ActorConfig(actorId, learner, parameterServer, env, DEFAULT_NUM_ENVS, DEFAULT_UNROLL,
-                DEFAULT_ENCODER_SIZE, DEFAULT_LSTM_SIZE, seed, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_MESSAGE_BYTES,
+                DEFAULT_ENCODER_SIZES, DEFAULT_LSTM_SIZE, seed, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_MESSAGE_BYTES,
                 DEFAULT_ACK_TIMEOUT, DEFAULT_STARTUP_TIMEOUT, null);
+    }
+
+    /** Defaults for the built-in environment {@code env}. */
+    public static ActorConfig defaults(String actorId, String learner, String parameterServer, String env, long seed) {
+        return defaults(actorId, learner, parameterServer, EnvironmentRegistry.builtIn().get(env), seed);
     }
 
     /**
@@ -101,7 +106,7 @@ public record ActorConfig(
      * (this loss) and pushes it to the parameter server instead of sending the chunk to a learner.
      */
     public ActorConfig withA3c(LossConfig loss) {
-        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSize, lstmSize, seed,
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSizes, lstmSize, seed,
                 maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, loss);
     }
 
@@ -112,50 +117,50 @@ public record ActorConfig(
 
     /** The model this actor runs: sizes of the environment plus the configured widths. */
     public ModelConfig modelConfig() {
-        EnvInfo info = Environments.info(env);
-        return new ModelConfig(info.observationSize(), info.numActions(), encoderSize, lstmSize);
+        return new ModelConfig(env.observationSpace(), env.actionSpace(), encoderSizes, lstmSize);
     }
 
     public ActorConfig withNumEnvs(int k) {
-        return new ActorConfig(actorId, learner, parameterServer, env, k, unroll, encoderSize, lstmSize, seed,
+        return new ActorConfig(actorId, learner, parameterServer, env, k, unroll, encoderSizes, lstmSize, seed,
                 maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss);
     }
 
     public ActorConfig withUnroll(int t) {
-        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, t, encoderSize, lstmSize, seed,
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, t, encoderSizes, lstmSize, seed,
                 maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss);
     }
 
-    public ActorConfig withModelSizes(int encoder, int lstm) {
+    public ActorConfig withModelSizes(List<Integer> encoder, int lstm) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoder, lstm, seed,
                 maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss);
     }
 
     public ActorConfig withMaxInFlight(int chunks) {
-        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSize, lstmSize, seed,
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSizes, lstmSize, seed,
                 chunks, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss);
     }
 
     public ActorConfig withAckTimeout(Duration timeout) {
-        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSize, lstmSize, seed,
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSizes, lstmSize, seed,
                 maxInFlight, maxMessageBytes, timeout, startupTimeout, a3cLoss);
     }
 
     public ActorConfig withStartupTimeout(Duration timeout) {
-        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSize, lstmSize, seed,
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSizes, lstmSize, seed,
                 maxInFlight, maxMessageBytes, ackTimeout, timeout, a3cLoss);
     }
 
     public ActorConfig withMaxMessageBytes(int bytes) {
-        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSize, lstmSize, seed,
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSizes, lstmSize, seed,
                 maxInFlight, bytes, ackTimeout, startupTimeout, a3cLoss);
     }
 
     /** Upper estimate of one encoded chunk: the float payloads plus 8 bytes per action/done entry. */
-    static long estimatedChunkBytes(EnvInfo info, int numEnvs, int unroll, int lstmSize) {
+    static long estimatedChunkBytes(EnvironmentDefinition env, int numEnvs, int unroll, int lstmSize) {
         long k = numEnvs;
         long t = unroll;
-        long floats = (t + 1) * k * info.observationSize() + t * k + t * k * info.numActions() + 2 * k * lstmSize;
+        long floats = (t + 1) * k * env.observationSpace().size() + t * k * (3 + env.actionSpace().size())
+                + 2 * k * lstmSize;
         return floats * Float.BYTES + t * k * 8 + 1024;
     }
 

@@ -17,8 +17,6 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 import com.google.protobuf.Message;
-import dev.starling.common.env.Environments;
-import dev.starling.common.env.VectorEnv;
 import dev.starling.common.grpc.Backoff;
 import dev.starling.common.grpc.Channels;
 import dev.starling.common.grpc.Security;
@@ -44,6 +42,7 @@ import dev.starling.proto.v1.LearnerGrpc;
 import dev.starling.proto.v1.ModelSpec;
 import dev.starling.proto.v1.ParameterServerGrpc;
 import dev.starling.proto.v1.Parameters;
+import dev.starling.envs.VectorEnv;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -346,9 +345,9 @@ public final class ActorWorker implements AutoCloseable {
             }
             load(codec, first);
             SplittableRandom seeds = new SplittableRandom(config.seed());
-            VectorEnv env = Environments.create(config.env(), config.numEnvs(), seeds.nextLong());
+            VectorEnv env = new VectorEnv(config.env(), config.numEnvs(), seeds.nextLong());
             policy = new PolicyInference(model, config.numEnvs());
-            RolloutCollector collector = new RolloutCollector(env, policy, seeds.nextLong());
+            RolloutCollector collector = new RolloutCollector(env, policy, model.distribution(), seeds.nextLong());
             TrainStep gradients = config.a3c() ? TrainStep.forGradients(model, config.a3cLoss(), ForwardPath.FAST) : null;
             play(codec, collector, gradients, new Rollout(config.unroll(), config.numEnvs(), model.config()));
         } catch (InterruptedException e) {
@@ -600,10 +599,11 @@ public final class ActorWorker implements AutoCloseable {
         if (remote != codec.specHash()) {
             throw new ActorFailedException("model spec mismatch: the parameter server at " + config.parameterServer()
                     + " holds weights version " + p.getVersion() + " for model spec " + ModelSpecs.hex(remote) + " ("
-                    + describe(p.getSpec()) + ") but actor " + config.actorId() + " runs model spec "
-                    + ModelSpecs.hex(codec.specHash()) + " (" + describe(codec.spec()) + ", env " + config.env()
-                    + "). Likely cause: the actor was started with another --env, --encoder-size or --lstm-size than"
-                    + " the learner that published the weights");
+                    + ModelSpecs.describe(p.getSpec()) + ") but actor " + config.actorId() + " runs model spec "
+                    + ModelSpecs.hex(codec.specHash()) + " (" + ModelSpecs.describe(codec.spec()) + ", env "
+                    + config.env().name() + "). Likely cause: the learner was started with other spaces"
+                    + " (--observation-space, --action-space) or another --encoder-sizes or --lstm-size than this"
+                    + " actor's --env and model options");
         }
         try {
             codec.decode(p);
@@ -720,10 +720,5 @@ public final class ActorWorker implements AutoCloseable {
     static String human(Duration d) {
         long ms = d.toMillis();
         return ms % 1000 == 0 ? ms / 1000 + " s" : ms + " ms";
-    }
-
-    private static String describe(ModelSpec spec) {
-        return "obs=" + spec.getObservationSize() + ", actions=" + spec.getNumActions() + ", encoder="
-                + spec.getEncoderSize() + ", lstm=" + spec.getLstmSize();
     }
 }

@@ -51,7 +51,7 @@ class A3cActorTest {
         byte[] initial = weights(psChannel);
 
         ActorConfig config = ActorConfig.defaults("actor-a3c", "nowhere", psName, ENV, 5)
-                .withNumEnvs(4).withUnroll(8).withModelSizes(mc.encoderSize(), mc.lstmSize())
+                .withNumEnvs(4).withUnroll(8).withModelSizes(mc.encoderSizes(), mc.lstmSize())
                 .withStartupTimeout(Duration.ofSeconds(20))
                 .withA3c(LossConfig.defaults().withRewardScale(0.05));
         ActorWorker actor = grpc.register(new ActorWorker(config, new SimpleMeterRegistry(), nowhere, psChannel));

@@ -1,5 +1,6 @@
 package dev.starling.actor;
 
+import dev.starling.common.model.TestConfigs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,13 +19,13 @@ class ActorConfigTest {
     void defaults() {
         assertEquals(32, BASE.numEnvs());
         assertEquals(32, BASE.unroll());
-        assertEquals(64, BASE.encoderSize());
+        assertEquals(java.util.List.of(64), BASE.encoderSizes());
         assertEquals(128, BASE.lstmSize());
         assertEquals(2, BASE.maxInFlight());
         assertEquals(64 << 20, BASE.maxMessageBytes());
         assertEquals(Duration.ofSeconds(30), BASE.ackTimeout());
         assertEquals(Duration.ofSeconds(60), BASE.startupTimeout());
-        assertEquals(new ModelConfig(4, 2, 64, 128), BASE.modelConfig());
+        assertEquals(TestConfigs.discrete(4, 2, 64, 128), BASE.modelConfig());
     }
 
     @Test
@@ -32,11 +33,11 @@ class ActorConfigTest {
         assertNames("actorId", () -> ActorConfig.defaults(" ", "l:1", "p:2", "cartpole", 1));
         assertNames("learner", () -> ActorConfig.defaults("a", "", "p:2", "cartpole", 1));
         assertNames("parameterServer", () -> ActorConfig.defaults("a", "l:1", null, "cartpole", 1));
-        assertNames("env", () -> ActorConfig.defaults("a", "l:1", "p:2", "pong", 1));
+        assertNames("unknown environment 'pong'", () -> ActorConfig.defaults("a", "l:1", "p:2", "pong", 1));
         assertNames("numEnvs", () -> BASE.withNumEnvs(0));
         assertNames("unroll", () -> BASE.withUnroll(0));
-        assertNames("lstmSize", () -> BASE.withModelSizes(64, 0));
-        assertNames("encoderSize", () -> BASE.withModelSizes(-1, 8));
+        assertNames("lstmSize", () -> BASE.withModelSizes(java.util.List.of(64), 0));
+        assertNames("encoder width", () -> BASE.withModelSizes(java.util.List.of(-1), 8));
         assertNames("maxInFlight", () -> BASE.withMaxInFlight(0));
         assertNames("ackTimeout", () -> BASE.withAckTimeout(Duration.ZERO));
         assertNames("startupTimeout", () -> BASE.withStartupTimeout(null));

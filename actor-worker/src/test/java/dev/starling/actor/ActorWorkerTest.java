@@ -93,11 +93,11 @@ class ActorWorkerTest {
                 }
                 Rollout r = decode(c, mc, specHash, 1, 8);
                 ActorCritic producer = c.getPolicyVersion() == 0 ? v0 : v1;
-                double diff = TestModels.maxAbsDiff(TestModels.replay(producer, r).logits(), r.behaviourLogits);
-                assertTrue(diff < 1e-4, "chunk " + i + " logits differ from version " + c.getPolicyVersion()
+                double diff = TestModels.maxAbsDiff(TestModels.replay(producer, r).logProbs(), r.behaviourLogProbs);
+                assertTrue(diff < 1e-4, "chunk " + i + " log-probabilities differ from version " + c.getPolicyVersion()
                         + "'s by " + diff);
                 if (c.getPolicyVersion() == 1) {
-                    double old = TestModels.maxAbsDiff(TestModels.replay(v0, r).logits(), r.behaviourLogits);
+                    double old = TestModels.maxAbsDiff(TestModels.replay(v0, r).logProbs(), r.behaviourLogProbs);
                     assertTrue(old > 1e-2, "version 1 chunk " + i + " looks like version 0 (diff " + old + ")");
                 }
             }
@@ -365,7 +365,7 @@ class ActorWorkerTest {
             String ours = ModelSpecs.hex(ModelSpecs.of(mine).getHash());
             assertNotEquals(theirs, ours);
             assertTrue(message.contains(theirs) && message.contains(ours), message);
-            assertTrue(message.contains("lstm=16") && message.contains("--lstm-size"), message);
+            assertTrue(message.contains("lstm 16") && message.contains("--lstm-size"), message);
             assertEquals(ActorWorker.State.FAILED, actor.state());
             assertEquals(0, cluster.learner().streams(), "nothing sent with the wrong model");
         }

@@ -74,7 +74,7 @@ final class Cluster {
     ActorConfig config(String env, int numEnvs, int unroll) {
         return ActorConfig.defaults("actor-7", learnerName, psName, env, 7)
                 .withNumEnvs(numEnvs).withUnroll(unroll)
-                .withModelSizes(TestModels.ENCODER, TestModels.LSTM)
+                .withModelSizes(java.util.List.of(TestModels.ENCODER), TestModels.LSTM)
                 .withStartupTimeout(Duration.ofSeconds(20));
     }
 

@@ -44,7 +44,7 @@ class NettyTransportTest {
         }
         ActorConfig config = ActorConfig.defaults("actor-1", "localhost:" + learnerServer.getPort(),
                 "localhost:" + ps.port(), "masked-cartpole", 3)
-                .withModelSizes(TestModels.ENCODER, TestModels.LSTM)
+                .withModelSizes(java.util.List.of(TestModels.ENCODER), TestModels.LSTM)
                 .withStartupTimeout(Duration.ofSeconds(20));
         ActorWorker actor = grpc.register(ActorWorker.connect(config, new SimpleMeterRegistry()));
         CompletableFuture<Void> done = actor.start();

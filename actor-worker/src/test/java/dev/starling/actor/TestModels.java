@@ -1,12 +1,14 @@
 package dev.starling.actor;
 
-import dev.starling.common.env.EnvInfo;
-import dev.starling.common.env.Environments;
+import java.util.List;
+
 import dev.starling.common.model.ActorCritic;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.model.ParameterCodec;
 import dev.starling.common.model.Torch;
 import dev.starling.common.rl.Rollout;
+import dev.starling.env.EnvironmentDefinition;
+import dev.starling.envs.EnvironmentRegistry;
 import dev.starling.proto.v1.Parameters;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -23,8 +25,8 @@ final class TestModels {
     }
 
     static ModelConfig config(String env, int encoder, int lstm) {
-        EnvInfo info = Environments.info(env);
-        return new ModelConfig(info.observationSize(), info.numActions(), encoder, lstm);
+        EnvironmentDefinition def = EnvironmentRegistry.builtIn().get(env);
+        return new ModelConfig(def.observationSpace(), def.actionSpace(), List.of(encoder), lstm);
     }
 
     static ModelConfig config(String env) {
@@ -49,13 +51,16 @@ final class TestModels {
         return new ParameterCodec(model).encode(version);
     }
 
-    /** What the model computes on a chunk, from its stored initial state. */
-    record Replay(float[] logits, float[] finalH, float[] finalC) {
+    /**
+     * What the model computes on a chunk of discrete actions, from its stored initial state: the
+     * log-probability of each taken action {@code [T, K]} and the final state.
+     */
+    record Replay(float[] logProbs, float[] finalH, float[] finalC) {
     }
 
     /**
      * Replays a chunk with the full LSTM module as the learner runs it (not the actor's cell),
-     * one step at a time, zeroing the state after each done: the behaviour logits it should carry
+     * one step at a time, zeroing the state after each done: the behaviour log-probabilities it should carry
      * and the state after its last step (zero where that step ended an episode). It goes through
      * {@link ActorCritic#lstmForward}, as the learner does: a raw module call under no-grad is
      * wrong on AVX-512 CPUs at the hidden size used here (8), which made this oracle, not the
@@ -65,11 +70,11 @@ final class TestModels {
     static Replay replay(ActorCritic model, Rollout r) {
         int k = r.rows;
         int t = r.unroll;
-        int a = r.numActions;
+        int a = model.config().policyOutputs();
         int hidden = r.lstmSize;
         int obs = r.observationSize;
         int out = a + 1;
-        float[] logits = new float[t * k * a];
+        float[] logProbs = new float[t * k];
         float[] finalH = new float[k * hidden];
         float[] finalC = new float[k * hidden];
         float[] step = new float[k * out];
@@ -90,14 +95,27 @@ final class TestModels {
                 c = res.c();
                 Torch.read(model.head(res.output()).contiguous(), step);
                 for (int j = 0; j < k; j++) {
-                    System.arraycopy(step, j * out, logits, (s * k + j) * a, a);
+                    logProbs[s * k + j] = logSoftmaxAt(step, j * out, a, r.actions[s * k + j]);
                 }
             }
             Tensor keep = keep(r, t - 1, model);
             Torch.read(h.mul(keep).contiguous(), finalH);
             Torch.read(c.mul(keep).contiguous(), finalC);
         }
-        return new Replay(logits, finalH, finalC);
+        return new Replay(logProbs, finalH, finalC);
+    }
+
+    /** log softmax(x[offset .. offset+n))[chosen], in double precision. */
+    private static float logSoftmaxAt(float[] x, int offset, int n, int chosen) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, x[offset + i]);
+        }
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += Math.exp(x[offset + i] - max);
+        }
+        return (float) (x[offset + chosen] - max - Math.log(sum));
     }
 
     private static Tensor keep(Rollout r, int step, ActorCritic model) {

@@ -11,6 +11,7 @@ import dev.starling.actor.ActorConfig;
 import dev.starling.actor.ActorWorker;
 import dev.starling.common.metrics.Metrics;
 import dev.starling.common.metrics.MetricsServer;
+import dev.starling.env.EnvironmentDefinition;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,6 +27,9 @@ final class ActorCommand implements Callable<Integer> {
 
     @Mixin
     RoleOptions role;
+
+    @Mixin
+    EnvironmentOptions environment;
 
     @Mixin
     ModelOptions model;
@@ -85,15 +89,16 @@ final class ActorCommand implements Callable<Integer> {
             id = hostName();
             seed = new SplittableRandom(model.seed ^ id.hashCode()).nextLong();
         }
-        ActorConfig config = ActorConfig.defaults(id, learner, parameterServer, model.env, seed)
+        EnvironmentDefinition env = environment.definition();
+        ActorConfig config = ActorConfig.defaults(id, learner, parameterServer, env, seed)
                 .withNumEnvs(numEnvs)
                 .withUnroll(t.unroll)
-                .withModelSizes(model.encoderSize, model.lstmSize)
+                .withModelSizes(model.encoderSizes, model.lstmSize)
                 .withMaxInFlight(maxInFlight)
                 .withMaxMessageBytes(role.maxMessageBytes);
         switch (mode) {
             case "impala" -> { }
-            case "a3c" -> config = config.withA3c(lossOptions.loss(model.env));
+            case "a3c" -> config = config.withA3c(lossOptions.loss(env.rewardScale()));
             default -> throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala or a3c");
         }
         return config;

@@ -24,6 +24,9 @@ final class LearnerCommand implements Callable<Integer> {
     RoleOptions role;
 
     @Mixin
+    SpaceOptions spaces;
+
+    @Mixin
     ModelOptions model;
 
     @Mixin
@@ -63,16 +66,15 @@ final class LearnerCommand implements Callable<Integer> {
 
     /** The learner's settings from these options; throws {@link IllegalArgumentException} naming a bad one. */
     LearnerConfig config() {
-        return LearnerConfig.defaults(model.env, parameterServer)
+        return LearnerConfig.defaults(model.config(spaces.observation(), spaces.action()), parameterServer)
                 .withPort(port)
-                .withModel(model.encoderSize, model.lstmSize)
                 .withUnroll(t.unroll)
                 .withSeed(model.seed)
                 .withBatching(learning.batchChunks, learning.queueChunks)
                 .withMaxPolicyLag(learning.maxPolicyLag)
                 .withPublishing(learning.publishEvery, LearnerConfig.DEFAULT_OPTIMIZER_STATE_EVERY_SECONDS)
                 .withOptimizer(learning.optimizer, learning.learningRate)
-                .withLoss(lossOptions.loss(model.env))
+                .withLoss(lossOptions.loss(1.0))
                 .withDevice(learning.device)
                 .withMaxMessageBytes(role.maxMessageBytes);
     }

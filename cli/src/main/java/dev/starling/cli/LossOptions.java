@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-import dev.starling.common.env.Environments;
 import dev.starling.common.rl.LossConfig;
 import dev.starling.common.rl.VTraceConfig;
 import picocli.CommandLine.Option;
@@ -24,35 +23,40 @@ final class LossOptions {
     @Option(names = "--max-grad-norm", defaultValue = "40", description = "Global-norm gradient clip. Default: ${DEFAULT-VALUE}.")
     double maxGradNorm;
 
-    @Option(names = "--reward-scale", description = "Reward multiplier. Default: the environment's (0.05 for CartPole).")
+    @Option(names = "--reward-scale", description = "Reward multiplier. Default: the environment's (0.05 for CartPole);"
+            + " 1 for the roles that do not load the environment.")
     Double rewardScale;
+
+    @Option(names = "--policy-clip", defaultValue = "0.2",
+            description = "Clip epsilon of the policy loss, PPO's clipped surrogate on V-trace advantages; 0 = IMPALA's"
+                    + " plain policy gradient. Default: ${DEFAULT-VALUE}.")
+    double policyClip;
 
     @Option(names = "--normalize-advantages", defaultValue = "false", fallbackValue = "true", arity = "0..1",
             description = "Divide advantages by their batch std (helps on-policy, hurts under policy lag). Default: ${DEFAULT-VALUE}.")
     boolean normalizeAdvantages;
 
-    LossConfig loss(String env) {
-        double scale = rewardScale != null ? rewardScale : Environments.info(env).rewardScale();
+    /** The loss, with {@code --reward-scale} or else {@code environmentScale}. */
+    LossConfig loss(double environmentScale) {
+        double scale = rewardScale != null ? rewardScale : environmentScale;
         return new LossConfig(new VTraceConfig(discount, 1.0, 1.0, 1.0), baselineCost, entropyCost, maxGradNorm, scale,
-                normalizeAdvantages);
+                normalizeAdvantages, policyClip);
     }
 
-    /** The same settings as command-line arguments, for child processes. */
-    List<String> asArgs() {
+    /** The same settings as command-line arguments, for child processes, with the reward scale resolved. */
+    List<String> asArgs(double environmentScale) {
         List<String> a = new ArrayList<>(List.of("--discount", Double.toString(discount),
                 "--entropy-cost", Double.toString(entropyCost), "--baseline-cost", Double.toString(baselineCost),
-                "--max-grad-norm", Double.toString(maxGradNorm),
+                "--max-grad-norm", Double.toString(maxGradNorm), "--policy-clip", Double.toString(policyClip),
                 "--normalize-advantages", Boolean.toString(normalizeAdvantages)));
-        if (rewardScale != null) {
-            a.addAll(List.of("--reward-scale", Double.toString(rewardScale)));
-        }
+        a.addAll(List.of("--reward-scale", Double.toString(rewardScale != null ? rewardScale : environmentScale)));
         return a;
     }
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "discount %g, entropy %g, baseline %g, clip %g, reward scale %s, "
-                + "normalize advantages %s", discount, entropyCost, baselineCost, maxGradNorm,
+        return String.format(Locale.ROOT, "discount %g, entropy %g, baseline %g, clip %g, policy clip %g, reward scale %s, "
+                + "normalize advantages %s", discount, entropyCost, baselineCost, maxGradNorm, policyClip,
                 rewardScale == null ? "env default" : rewardScale, normalizeAdvantages);
     }
 }

@@ -29,7 +29,8 @@ import picocli.CommandLine.Model.OptionSpec;
 @Command(name = "starling", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Distributed reinforcement learning on the JVM: LSTM actor-critic, V-trace, libtorch.",
         subcommands = {TrainCommand.class, EvalCommand.class, ParameterServerCommand.class, LearnerCommand.class,
-            ActorCommand.class, CredentialsCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+            ActorCommand.class, EnvsCommand.class, CredentialsCommand.class, BenchCommand.class,
+            CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {

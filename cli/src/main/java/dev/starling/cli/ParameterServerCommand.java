@@ -4,11 +4,8 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.logging.Logger;
 
-import dev.starling.common.env.EnvInfo;
-import dev.starling.common.env.Environments;
 import dev.starling.common.metrics.Metrics;
 import dev.starling.common.metrics.MetricsServer;
-import dev.starling.common.model.ModelConfig;
 import dev.starling.ps.ParameterServer;
 import dev.starling.ps.ParameterServerConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -26,6 +23,9 @@ final class ParameterServerCommand implements Callable<Integer> {
 
     @Mixin
     RoleOptions role;
+
+    @Mixin
+    SpaceOptions spaces;
 
     @Mixin
     ModelOptions model;
@@ -84,9 +84,7 @@ final class ParameterServerCommand implements Callable<Integer> {
         switch (mode) {
             case "impala" -> { }
             case "a3c" -> {
-                EnvInfo info = Environments.info(model.env);
-                config = config.withA3c(new ModelConfig(info.observationSize(), info.numActions(), model.encoderSize,
-                        model.lstmSize), model.seed).withA3cOptimizer(optimizer, learningRate).withMaxStaleness(maxStaleness);
+                config = config.withA3c(model.config(spaces.observation(), spaces.action()), model.seed).withA3cOptimizer(optimizer, learningRate).withMaxStaleness(maxStaleness);
             }
             default -> throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala or a3c");
         }

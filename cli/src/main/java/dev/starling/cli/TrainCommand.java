@@ -17,10 +17,10 @@ import java.util.concurrent.Callable;
 import java.util.function.Function;
 import java.util.logging.Logger;
 
-import dev.starling.common.env.Environments;
 import dev.starling.common.rl.ForwardPath;
 import dev.starling.common.rl.LossConfig;
 import dev.starling.common.rl.VTraceConfig;
+import dev.starling.env.EnvironmentDefinition;
 import dev.starling.learner.SyncConfig;
 import dev.starling.learner.SyncTrainer;
 import dev.starling.proto.v1.LearnerStatus;
@@ -46,6 +46,9 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--config", paramLabel = "FILE", description = "Properties file with option defaults (key = option name).")
     Path config;
+
+    @Mixin
+    EnvironmentOptions environment;
 
     @Mixin
     ModelOptions model;
@@ -77,9 +80,10 @@ final class TrainCommand implements Callable<Integer> {
             description = "Chunks (a3c: gradients) each actor may have sent and not yet acked; lower means less policy lag. Default: ${DEFAULT-VALUE}.")
     int maxInFlight;
 
-    @Option(names = "--target-return", defaultValue = "475",
-            description = "Stop when the average of the last 100 episodes reaches this. Default: ${DEFAULT-VALUE}.")
-    double targetReturn;
+    @Option(names = "--target-return",
+            description = "Stop when the average of the last 100 episodes reaches this. Default: the environment's reward"
+                    + " threshold (475 for CartPole, -200 for Pendulum); none (run the budget) if it has none.")
+    Double targetReturn;
 
     @Option(names = "--max-frames", defaultValue = "20000000", description = "Environment-step budget (0 = none). Default: ${DEFAULT-VALUE}.")
     long maxFrames;
@@ -146,7 +150,7 @@ final class TrainCommand implements Callable<Integer> {
             return cluster(runDir);
         }
         Path dir = runDir != null ? runDir
-                : Path.of("runs", model.env + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+                : Path.of("runs", environment.env + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         RunFolder.refuseExistingRun(dir);
         switch (mode) {
             case "sync":
@@ -202,8 +206,10 @@ final class TrainCommand implements Callable<Integer> {
     /** impala or a3c: the roles as separate JVMs. */
     private int cluster(Path dir) throws Exception {
         boolean a3c = mode.equals("a3c");
-        List<String> modelArgs = List.of("--env", model.env, "--encoder-size", Integer.toString(model.encoderSize),
-                "--lstm-size", Integer.toString(model.lstmSize));
+        EnvironmentDefinition env = environment.definition();
+        // The learner and the parameter server never load environment code: they get the spaces.
+        List<String> modelArgs = new ArrayList<>(SpaceOptions.argsFor(env));
+        modelArgs.addAll(model.asArgs());
         List<String> unrollArgs = List.of("--unroll", Integer.toString(t.unroll));
         List<String> psArgs = new ArrayList<>();
         List<String> learnerArgs = null;
@@ -216,19 +222,20 @@ final class TrainCommand implements Callable<Integer> {
             learnerArgs = new ArrayList<>(modelArgs);
             learnerArgs.addAll(unrollArgs);
             learnerArgs.addAll(List.of("--seed", Long.toString(model.seed)));
-            learnerArgs.addAll(lossOptions.asArgs());
+            learnerArgs.addAll(lossOptions.asArgs(env.rewardScale()));
             learnerArgs.addAll(learning.asArgs());
         }
         SplittableRandom seeds = new SplittableRandom(model.seed);
         List<List<String>> actorArgs = new ArrayList<>();
         for (int i = 0; i < actors; i++) {
-            List<String> a = new ArrayList<>(modelArgs);
+            List<String> a = new ArrayList<>(environment.asArgs());
+            a.addAll(model.asArgs());
             a.addAll(unrollArgs);
             a.addAll(List.of("--seed", Long.toString(seeds.split().nextLong()), "--num-envs", Integer.toString(numEnvs),
                     "--max-in-flight", Integer.toString(maxInFlight)));
             if (a3c) {
                 a.addAll(List.of("--mode", "a3c"));
-                a.addAll(lossOptions.asArgs());
+                a.addAll(lossOptions.asArgs(env.rewardScale()));
             }
             actorArgs.add(a);
         }
@@ -242,10 +249,10 @@ final class TrainCommand implements Callable<Integer> {
         }
         Optional<RunFolder.Row> resumedFrom = resume ? resumePoint(dir) : Optional.empty();
         LOG.info(String.format(Locale.ROOT, "effective configuration: mode %s, env %s, actors %d x %d envs (%d in flight),"
-                + " T %d, encoder %d, LSTM %d, seed %d, %s, %s%s, target %.1f, max frames %d, max seconds %.0f, run dir %s%s,"
+                + " T %d, encoder %s, LSTM %d, seed %d, %s, %s%s, target %.1f, max frames %d, max seconds %.0f, run dir %s%s,"
                 + " transport %s, max restarts %d per role in 10 min",
-                mode, model.env, actors, numEnvs, maxInFlight, t.unroll, model.encoderSize, model.lstmSize, model.seed,
-                lossOptions, learning, a3c ? ", max staleness " + maxStaleness : "", targetReturn, maxFrames, maxSeconds, dir,
+                mode, environment.env, actors, numEnvs, maxInFlight, t.unroll, model.encoderSizes, model.lstmSize, model.seed,
+                lossOptions, learning, a3c ? ", max staleness " + maxStaleness : "", target(), maxFrames, maxSeconds, dir,
                 resume ? " (resumed)" : "", secure ? "mutual TLS + bearer token" : "plaintext", maxRestarts));
         PrintWriter out = spec.commandLine().getOut();
         ClusterRun.Outcome outcome;
@@ -266,7 +273,7 @@ final class TrainCommand implements Callable<Integer> {
             // RSS stepped up until ~70 s, then stayed within 6 MiB): half the run, 1 to 5 minutes.
             SoakMonitor monitor = new SoakMonitor(Math.min(300, Math.max(60, soakMinutes * 60 / 2)));
             RunTotals totals = resumedFrom.map(RunTotals::after).orElseGet(RunTotals::fresh);
-            outcome = cluster.await(soak ? Double.POSITIVE_INFINITY : targetReturn, soak ? 0 : maxFrames,
+            outcome = cluster.await(soak ? Double.POSITIVE_INFINITY : target(), soak ? 0 : maxFrames,
                     soak ? soakMinutes * 60 : maxSeconds, Duration.ofSeconds(1), totals, (seconds, s) -> {
                 if (soak) {
                     monitor.sample(seconds, cluster.pids(), s.getQueuedChunks());
@@ -280,7 +287,7 @@ final class TrainCommand implements Callable<Integer> {
             progress.done();
             cluster.stopAll();
             LearnerStatus s = outcome.last();
-            run.writeCurve(String.format(Locale.ROOT, "%s, mode %s, %d actors x %d envs, seed %d", model.env, mode, actors,
+            run.writeCurve(String.format(Locale.ROOT, "%s, mode %s, %d actors x %d envs, seed %d", environment.env, mode, actors,
                     numEnvs, model.seed));
             double fps = outcome.seconds() > 0 ? s.getFrames() / outcome.seconds() : 0;
             Map<String, Object> summary = summary(outcome.solved(), outcome.seconds(), s.getFrames(),
@@ -315,21 +322,30 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
+    /** The return that ends the run: --target-return, else the environment's threshold, else never (+infinity). */
+    double target() {
+        if (targetReturn != null) {
+            return targetReturn;
+        }
+        EnvironmentDefinition env = environment.definition();
+        return env.hasRewardThreshold() ? env.rewardThreshold() : Double.POSITIVE_INFINITY;
+    }
+
     /** The options only this command has; throws {@link IllegalArgumentException} naming a bad one. */
     private void validateOwnOptions() {
         if (!List.of("impala", "a3c", "sync").contains(mode)) {
             throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala, a3c or sync");
         }
-        try {
-            Environments.info(model.env);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--env: " + e.getMessage(), e);
-        }
+        environment.definition();
         if (actors < 1 || actors > 256) {
             throw new IllegalArgumentException("--actors must be in [1, 256], got " + actors);
         }
-        if (Double.isNaN(targetReturn)) {
-            throw new IllegalArgumentException("--target-return must be a number, got " + targetReturn);
+        if (targetReturn != null && !Double.isFinite(targetReturn)) {
+            throw new IllegalArgumentException("--target-return must be a finite number, got " + targetReturn);
+        }
+        if (Double.isInfinite(target()) && maxFrames == 0 && maxSeconds == 0) {
+            throw new IllegalArgumentException("environment '" + environment.env + "' states no reward threshold: give"
+                    + " --target-return, --max-frames or --max-seconds, or the run never ends");
         }
         if (maxFrames < 0) {
             throw new IllegalArgumentException("--max-frames must be >= 0 (0 = no limit), got " + maxFrames);
@@ -382,8 +398,9 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private int sync(Path dir) {
-        SyncConfig cfg = new SyncConfig(model.env, numEnvs, t.unroll, model.seed, model.encoderSize, model.lstmSize,
-                learning.optimizer, learning.learningRate, lossOptions.loss(model.env), ForwardPath.FAST, targetReturn,
+        EnvironmentDefinition env = environment.definition();
+        SyncConfig cfg = new SyncConfig(env, numEnvs, t.unroll, model.seed, model.encoderSizes, model.lstmSize,
+                learning.optimizer, learning.learningRate, lossOptions.loss(env.rewardScale()), ForwardPath.FAST, target(),
                 maxFrames, maxSeconds, learning.device);
         LOG.info("effective configuration: " + cfg);
         PrintWriter out = spec.commandLine().getOut();
@@ -398,7 +415,7 @@ final class TrainCommand implements Callable<Integer> {
             progress.done();
             run.add(new RunFolder.Row(result.seconds(), result.frames(), result.fps(), result.episodes(),
                     result.averageReturn(), result.updates(), result.updates(), 0));
-            run.writeCurve(String.format(Locale.ROOT, "%s, mode sync, seed %d", model.env, model.seed));
+            run.writeCurve(String.format(Locale.ROOT, "%s, mode sync, seed %d", environment.env, model.seed));
             Map<String, Object> summary = summary(result.solved(), result.seconds(), result.frames(),
                     result.averageReturn(), result.episodes(), result.updates(), result.updates());
             summary.put("skipped_updates", result.skippedUpdates());
@@ -425,17 +442,9 @@ final class TrainCommand implements Callable<Integer> {
         summary.put("updates", updates);
         summary.put("policy_version", policyVersion);
         summary.put("mode", mode);
-        summary.put("env", model.env);
-        summary.put("target_return", targetReturn);
+        summary.put("env", environment.env);
+        summary.put("target_return", target());
         summary.put("provenance", Provenance.all());
         return summary;
-    }
-
-    /** Tab-completion and help text list the registered environments. */
-    static final class EnvNames implements Iterable<String> {
-        @Override
-        public java.util.Iterator<String> iterator() {
-            return Environments.names().iterator();
-        }
     }
 }

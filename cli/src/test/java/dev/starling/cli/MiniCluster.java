@@ -58,7 +58,10 @@ import io.grpc.ManagedChannelBuilder;
 final class MiniCluster implements AutoCloseable {
 
     /** Model and data settings every role must share (the spec hash checks it). */
-    static final List<String> MODEL = List.of("--env", "masked-cartpole", "--lstm-size", "32", "--seed", "7");
+    static final List<String> MODEL = List.of("--lstm-size", "32", "--seed", "7");
+    /** masked-cartpole, as the actors play it and as the learner and parameter server are told it. */
+    static final List<String> ENV = List.of("--env", "masked-cartpole");
+    static final List<String> SPACES = List.of("--observation-space", "box(2)", "--action-space", "discrete(2)");
     static final int NUM_ENVS = 8;
     static final int UNROLL = 32;
     /** Frames in one chunk: T x K. */
@@ -198,6 +201,7 @@ final class MiniCluster implements AutoCloseable {
         List<String> args = new ArrayList<>(List.of(PARAMETER_SERVER, "--port", Integer.toString(parameterServerPort),
                 "--port-file", portFile.toString(), "--checkpoint-dir", checkpoints.toString()));
         args.addAll(MODEL);
+        args.addAll(SPACES);
         args.addAll(parameterServerExtra);
         return launch(PARAMETER_SERVER, g, "384m", args, portFile);
     }
@@ -208,6 +212,8 @@ final class MiniCluster implements AutoCloseable {
         List<String> args = new ArrayList<>(List.of(LEARNER, "--port", Integer.toString(learnerPort),
                 "--port-file", portFile.toString(), "--parameter-server", "localhost:" + parameterServerPort));
         args.addAll(MODEL);
+        args.addAll(SPACES);
+        args.addAll(List.of("--reward-scale", "0.05"));
         return launch(LEARNER, g, "512m", args, portFile);
     }
 
@@ -217,6 +223,7 @@ final class MiniCluster implements AutoCloseable {
                 "--parameter-server", "localhost:" + parameterServerPort, "--num-envs", Integer.toString(NUM_ENVS),
                 "--unroll", Integer.toString(UNROLL)));
         args.addAll(MODEL);
+        args.addAll(ENV);
         args.addAll(actorExtra);
         return launch(id, g, "384m", args, null);
     }

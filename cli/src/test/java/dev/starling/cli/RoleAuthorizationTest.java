@@ -1,5 +1,6 @@
 package dev.starling.cli;
 
+import dev.starling.common.model.TestConfigs;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -110,11 +111,11 @@ class RoleAuthorizationTest {
         try (ParameterServer ps = ParameterServer.forPort(ParameterServerConfig.defaults(0, null), psRegistry,
                 psIdentity).start();
                 ParameterServer a3c = ParameterServer.forPort(ParameterServerConfig.defaults(0, null)
-                        .withA3c(new ModelConfig(2, 2, 8, 8), 7), a3cRegistry, psIdentity).start();
+                        .withA3c(TestConfigs.discrete(2, 2, 8, 8), 7), a3cRegistry, psIdentity).start();
                 // The learner loads its weights from the parameter server with the optimizer state and
                 // publishes over mutual TLS with its own identity, or start() fails.
                 Learner learner = Learner.forPort(LearnerConfig.defaults("cartpole", "localhost:" + ps.port())
-                        .withPort(0).withModel(16, 16).withStartupTimeout(Duration.ofSeconds(30)), learnerRegistry,
+                        .withPort(0).withModel(java.util.List.of(16), 16).withStartupTimeout(Duration.ofSeconds(30)), learnerRegistry,
                         tls.security(Role.LEARNER)).start()) {
             String psTarget = "localhost:" + ps.port();
             String a3cTarget = "localhost:" + a3c.port();

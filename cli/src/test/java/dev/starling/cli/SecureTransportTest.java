@@ -79,7 +79,7 @@ class SecureTransportTest {
                 tls.security(Role.PARAMETER_SERVER)).start();
                 // The learner reaches the parameter server over mutual TLS with the token, or start() fails.
                 Learner learner = Learner.forPort(LearnerConfig.defaults("cartpole", "localhost:" + ps.port())
-                        .withPort(0).withModel(16, 16).withStartupTimeout(Duration.ofSeconds(30)), learnerRegistry,
+                        .withPort(0).withModel(java.util.List.of(16), 16).withStartupTimeout(Duration.ofSeconds(30)), learnerRegistry,
                         tls.security(Role.LEARNER)).start()) {
             String psTarget = "localhost:" + ps.port();
             String learnerTarget = "localhost:" + learner.port();

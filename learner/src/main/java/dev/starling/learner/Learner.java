@@ -451,12 +451,9 @@ public final class Learner implements AutoCloseable {
         if (p.getSpec().getHash() != ours) {
             ModelSpec theirs = p.getSpec();
             throw new IllegalStateException("the parameter server at " + target + " holds weights of model spec "
-                    + ModelSpecs.hex(theirs.getHash()) + " (obs " + theirs.getObservationSize() + ", actions "
-                    + theirs.getNumActions() + ", encoder " + theirs.getEncoderSize() + ", lstm "
-                    + theirs.getLstmSize() + ") but this learner trains model spec " + ModelSpecs.hex(ours)
-                    + " (obs " + modelConfig.observationSize() + ", actions " + modelConfig.numActions()
-                    + ", encoder " + modelConfig.encoderSize() + ", lstm " + modelConfig.lstmSize()
-                    + "); likely a different --lstm-size, --encoder-size or --env than the run that published"
+                    + ModelSpecs.hex(theirs.getHash()) + " (" + ModelSpecs.describe(theirs)
+                    + ") but this learner trains model spec " + ModelSpecs.hex(ours) + " (" + modelConfig.describe()
+                    + "); likely other spaces or another --encoder-sizes or --lstm-size than the run that published"
                     + " them: use the same settings, or a fresh parameter server / checkpoint directory");
         }
         codec.decode(p);

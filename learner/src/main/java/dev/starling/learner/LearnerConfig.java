@@ -1,15 +1,16 @@
 package dev.starling.learner;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 
-import dev.starling.common.env.EnvInfo;
-import dev.starling.common.env.Environments;
 import dev.starling.common.grpc.Channels;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.rl.LossConfig;
 import dev.starling.common.wire.ChunkLimits;
+import dev.starling.env.EnvironmentDefinition;
+import dev.starling.envs.EnvironmentRegistry;
 
 /**
  * Settings of the gRPC learner: the one place that defines each key, its default and its
@@ -20,10 +21,8 @@ import dev.starling.common.wire.ChunkLimits;
  *     Ignored when the learner is built from a caller-supplied {@code ServerBuilder}.
  * @param parameterServer gRPC target of the parameter server, e.g. {@code "localhost:50051"}.
  *     Ignored when the caller supplies the channel.
- * @param env environment name (see {@link Environments#names()}); fixes the observation size and
- *     the number of actions of the model
- * @param encoderSize hidden units of the MLP encoder in front of the LSTM
- * @param lstmSize hidden (and cell) units of the LSTM
+ * @param model the model: the environment's spaces (the learner never loads environment code)
+ *     and the architecture
  * @param unroll T: steps per chunk; chunks with another T are rejected (INVALID_ARGUMENT)
  * @param batchChunks chunks per update; the batch has the sum of their K sequences
  * @param queueChunks capacity of the bounded chunk queue, at least {@code batchChunks}: streams
@@ -54,9 +53,7 @@ import dev.starling.common.wire.ChunkLimits;
 public record LearnerConfig(
         int port,
         String parameterServer,
-        String env,
-        int encoderSize,
-        int lstmSize,
+        ModelConfig model,
         int unroll,
         int batchChunks,
         int queueChunks,
@@ -73,8 +70,6 @@ public record LearnerConfig(
         Duration startupTimeout,
         boolean training) {
 
-    public static final int DEFAULT_ENCODER_SIZE = 64;
-    public static final int DEFAULT_LSTM_SIZE = 128;
     public static final int DEFAULT_UNROLL = 32;
     public static final int DEFAULT_BATCH_CHUNKS = 2;
     public static final int DEFAULT_QUEUE_CHUNKS = 2;
@@ -95,16 +90,9 @@ public record LearnerConfig(
             throw new IllegalArgumentException("parameterServer must be a gRPC target such as host:port, got '"
                     + parameterServer + "'");
         }
-        if (env == null) {
-            throw new IllegalArgumentException("env must be one of " + String.join(", ", Environments.names()));
+        if (model == null) {
+            throw new IllegalArgumentException("model must be set (the spaces and the architecture)");
         }
-        try {
-            Environments.info(env);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("env: " + e.getMessage(), e);
-        }
-        requireWidth("encoderSize", encoderSize);
-        requireWidth("lstmSize", lstmSize);
         if (chunkLimits == null) {
             throw new IllegalArgumentException("chunkLimits must not be null");
         }
@@ -154,109 +142,117 @@ public record LearnerConfig(
     }
 
     /**
-     * The defaults for {@code env}, training against the parameter server at
-     * {@code parameterServer}: encoder 64, LSTM 128, T = 32, 2 chunks per update, a queue of 2,
-     * maximum policy lag 20, publish after every update with the optimizer state at most every
-     * 5 s, RMSProp at 1e-3, the default loss with the environment's reward scale, seed 1, CPU,
-     * 64 MiB messages, default chunk limits, 60 s to reach the parameter server, training on.
+     * The defaults for the built-in environment {@code env} (its spaces and reward scale), training
+     * against the parameter server at {@code parameterServer}; see the other overload.
      */
     public static LearnerConfig defaults(String env, String parameterServer) {
-        EnvInfo info = Environments.info(Objects.requireNonNull(env, "env"));
-        return new LearnerConfig(0, parameterServer, env, DEFAULT_ENCODER_SIZE, DEFAULT_LSTM_SIZE, DEFAULT_UNROLL,
+        EnvironmentDefinition def = EnvironmentRegistry.builtIn().get(Objects.requireNonNull(env, "env"));
+        return defaults(ModelConfig.defaults(def.observationSpace(), def.actionSpace()), parameterServer)
+                .withLoss(LossConfig.defaults().withRewardScale(def.rewardScale()));
+    }
+
+    /**
+     * The defaults for {@code model}, training against the parameter server at
+     * {@code parameterServer}: T = 32, 2 chunks per update, a queue of 2,
+     * maximum policy lag 20, publish after every update with the optimizer state at most every
+     * 5 s, RMSProp at 1e-3, the default loss (reward scale 1), seed 1, CPU, 64 MiB messages,
+     * default chunk limits, 60 s to reach the parameter server, training on.
+     */
+    public static LearnerConfig defaults(ModelConfig model, String parameterServer) {
+        return new LearnerConfig(0, parameterServer, model, DEFAULT_UNROLL,
                 DEFAULT_BATCH_CHUNKS, DEFAULT_QUEUE_CHUNKS, DEFAULT_MAX_POLICY_LAG, DEFAULT_PUBLISH_EVERY,
                 DEFAULT_OPTIMIZER_STATE_EVERY_SECONDS, DEFAULT_OPTIMIZER, DEFAULT_LEARNING_RATE,
-                LossConfig.defaults().withRewardScale(info.rewardScale()), 1L, "cpu",
+                LossConfig.defaults(), 1L, "cpu",
                 Channels.DEFAULT_MAX_MESSAGE_BYTES, ChunkLimits.defaults(), DEFAULT_STARTUP_TIMEOUT, true);
     }
 
     /** The model these settings train. */
     public ModelConfig modelConfig() {
-        EnvInfo info = Environments.info(env);
-        return new ModelConfig(info.observationSize(), info.numActions(), encoderSize, lstmSize);
+        return model;
     }
 
     public LearnerConfig withPort(int p) {
-        return new LearnerConfig(p, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+        return new LearnerConfig(p, parameterServer, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
                 maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     public LearnerConfig withParameterServer(String target) {
-        return new LearnerConfig(port, target, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+        return new LearnerConfig(port, target, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
                 maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
-    public LearnerConfig withModel(int encoder, int lstm) {
-        return new LearnerConfig(port, parameterServer, env, encoder, lstm, unroll, batchChunks, queueChunks,
+    public LearnerConfig withModel(List<Integer> encoder, int lstm) {
+        return new LearnerConfig(port, parameterServer, model.withArchitecture(encoder, lstm), unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
                 maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     public LearnerConfig withUnroll(int t) {
-        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, t, batchChunks, queueChunks,
+        return new LearnerConfig(port, parameterServer, model, t, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
                 maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     /** Chunks per update and queue capacity. */
     public LearnerConfig withBatching(int batch, int queue) {
-        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batch, queue,
+        return new LearnerConfig(port, parameterServer, model, unroll, batch, queue,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
                 maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     public LearnerConfig withMaxPolicyLag(long lag) {
-        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+        return new LearnerConfig(port, parameterServer, model, unroll, batchChunks, queueChunks,
                 lag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
                 maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     /** Updates per publish and the optimizer-state interval. */
     public LearnerConfig withPublishing(int every, long optimizerStateSeconds) {
-        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+        return new LearnerConfig(port, parameterServer, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, every, optimizerStateSeconds, optimizer, learningRate, loss, seed, device,
                 maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     public LearnerConfig withOptimizer(String name, double lr) {
-        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+        return new LearnerConfig(port, parameterServer, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, name, lr, loss, seed, device,
                 maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     public LearnerConfig withLoss(LossConfig l) {
-        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+        return new LearnerConfig(port, parameterServer, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, l, seed, device,
                 maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     public LearnerConfig withSeed(long s) {
-        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+        return new LearnerConfig(port, parameterServer, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, s, device,
                 maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     public LearnerConfig withDevice(String d) {
-        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+        return new LearnerConfig(port, parameterServer, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, d,
                 maxMessageBytes, chunkLimits, startupTimeout, training);
     }
 
     public LearnerConfig withMaxMessageBytes(int bytes) {
-        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+        return new LearnerConfig(port, parameterServer, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
                 bytes, chunkLimits, startupTimeout, training);
     }
 
     public LearnerConfig withChunkLimits(ChunkLimits limits) {
-        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+        return new LearnerConfig(port, parameterServer, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
                 maxMessageBytes, limits, startupTimeout, training);
     }
 
     public LearnerConfig withStartupTimeout(Duration timeout) {
-        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+        return new LearnerConfig(port, parameterServer, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
                 maxMessageBytes, chunkLimits, timeout, training);
     }
@@ -266,14 +262,8 @@ public record LearnerConfig(
      * train on (see the {@code training} parameter of the class comment).
      */
     public LearnerConfig withTraining(boolean on) {
-        return new LearnerConfig(port, parameterServer, env, encoderSize, lstmSize, unroll, batchChunks, queueChunks,
+        return new LearnerConfig(port, parameterServer, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
                 maxMessageBytes, chunkLimits, startupTimeout, on);
-    }
-
-    private static void requireWidth(String name, int value) {
-        if (value < 1 || value > ModelConfig.MAX_WIDTH) {
-            throw new IllegalArgumentException(name + " must be in [1, " + ModelConfig.MAX_WIDTH + "], got " + value);
-        }
     }
 }

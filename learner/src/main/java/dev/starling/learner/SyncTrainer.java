@@ -2,9 +2,6 @@ package dev.starling.learner;
 
 import java.util.function.Consumer;
 
-import dev.starling.common.env.EnvInfo;
-import dev.starling.common.env.Environments;
-import dev.starling.common.env.VectorEnv;
 import dev.starling.common.model.ActorCritic;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.model.PolicyInference;
@@ -15,6 +12,7 @@ import dev.starling.common.rl.TrainStep;
 import dev.starling.common.rl.UpdateStats;
 import dev.starling.common.rollout.ReturnTracker;
 import dev.starling.common.rollout.RolloutCollector;
+import dev.starling.envs.VectorEnv;
 
 /**
  * The single-process synchronous trainer: collect one rollout of K environments x T steps
@@ -44,15 +42,13 @@ public final class SyncTrainer {
 
     /** Trains until the target return (over a full 100-episode window) or the budget. */
     public static Result run(SyncConfig config, Consumer<Progress> progress, long progressEveryUpdates) {
-        EnvInfo info = Environments.info(config.env());
-        ModelConfig modelConfig = new ModelConfig(info.observationSize(), info.numActions(),
-                config.encoderSize(), config.lstmSize());
-        VectorEnv env = Environments.create(config.env(), config.numEnvs(), config.seed());
+        ModelConfig modelConfig = config.modelConfig();
+        VectorEnv env = new VectorEnv(config.env(), config.numEnvs(), config.seed());
         try (ActorCritic model = new ActorCritic(modelConfig, config.seed(), Torch.device(config.device()));
                 Optimizer optimizer = Optimizer.create(config.optimizer(), model.parameters(), config.learningRate());
                 PolicyInference policy = new PolicyInference(model, config.numEnvs())) {
             TrainStep step = new TrainStep(model, optimizer, config.loss(), config.forwardPath());
-            RolloutCollector collector = new RolloutCollector(env, policy, config.seed() ^ 0x5DEECE66DL);
+            RolloutCollector collector = new RolloutCollector(env, policy, model.distribution(), config.seed() ^ 0x5DEECE66DL);
             Rollout rollout = new Rollout(config.unroll(), config.numEnvs(), modelConfig);
             ReturnTracker returns = new ReturnTracker();
             long start = System.nanoTime();

@@ -64,7 +64,7 @@ final class Cluster {
     }
 
     static LearnerConfig config() {
-        return LearnerConfig.defaults(ENV, "in-process").withModel(ENCODER, LSTM).withUnroll(UNROLL)
+        return LearnerConfig.defaults(ENV, "in-process").withModel(java.util.List.of(ENCODER), LSTM).withUnroll(UNROLL)
                 .withStartupTimeout(Duration.ofSeconds(10));
     }
 

@@ -9,7 +9,7 @@ import java.time.Duration;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 
-import dev.starling.common.env.Environments;
+import dev.starling.envs.EnvironmentRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -22,8 +22,8 @@ class LearnerConfigTest {
     @Test
     void defaultsAreTheDocumentedOnes() {
         assertEquals(0, D.port());
-        assertEquals(64, D.encoderSize());
-        assertEquals(128, D.lstmSize());
+        assertEquals(java.util.List.of(64), D.modelConfig().encoderSizes());
+        assertEquals(128, D.modelConfig().lstmSize());
         assertEquals(32, D.unroll());
         assertEquals(2, D.batchChunks());
         assertEquals(2, D.queueChunks(), "queue = one batch: less policy lag");
@@ -32,7 +32,7 @@ class LearnerConfigTest {
         assertEquals(5, D.optimizerStateEverySeconds());
         assertEquals("rmsprop", D.optimizer());
         assertEquals(1e-3, D.learningRate());
-        assertEquals(Environments.info("masked-cartpole").rewardScale(), D.loss().rewardScale());
+        assertEquals(EnvironmentRegistry.builtIn().get("masked-cartpole").rewardScale(), D.loss().rewardScale());
         assertEquals("cpu", D.device());
         assertEquals(64 << 20, D.maxMessageBytes());
         assertEquals(Duration.ofSeconds(60), D.startupTimeout());
@@ -55,8 +55,8 @@ class LearnerConfigTest {
                 Arguments.of("port", (Supplier<LearnerConfig>) () -> D.withPort(70000)),
                 Arguments.of("parameterServer", (Supplier<LearnerConfig>) () -> LearnerConfig.defaults("cartpole", " ")),
                 Arguments.of("parameterServer", (Supplier<LearnerConfig>) () -> D.withParameterServer(null)),
-                Arguments.of("lstmSize", (Supplier<LearnerConfig>) () -> D.withModel(64, 0)),
-                Arguments.of("encoderSize", (Supplier<LearnerConfig>) () -> D.withModel(-1, 8)),
+                Arguments.of("lstmSize", (Supplier<LearnerConfig>) () -> D.withModel(java.util.List.of(64), 0)),
+                Arguments.of("encoder width", (Supplier<LearnerConfig>) () -> D.withModel(java.util.List.of(-1), 8)),
                 Arguments.of("unroll", (Supplier<LearnerConfig>) () -> D.withUnroll(0)),
                 Arguments.of("unroll", (Supplier<LearnerConfig>) () -> D.withUnroll(5000)),
                 Arguments.of("batchChunks", (Supplier<LearnerConfig>) () -> D.withBatching(0, 8)),

@@ -101,7 +101,7 @@ class LearnerFuzzTest {
     private static final int K = Cluster.ENVS;
     private static final MethodDescriptor<byte[], byte[]> RAW_PUSH =
             FuzzSupport.raw(LearnerGrpc.getPushTrajectoriesMethod());
-    private static final String[] FLOAT_FIELDS = {"observations", "rewards", "behaviour_logits", "initial_h",
+    private static final String[] FLOAT_FIELDS = {"observations", "rewards", "behaviour_log_probs", "initial_h",
             "initial_c"};
 
     @RegisterExtension
@@ -458,7 +458,7 @@ class LearnerFuzzTest {
             }
             case ACTIONS_COUNT -> {
                 List<Integer> actions = new ArrayList<>(base.getActionsList());
-                resize(actions, rng, () -> rng.nextInt(MODEL.numActions()));
+                resize(actions, rng, () -> rng.nextInt(MODEL.policyOutputs()));
                 return new Mutation(b.clearActions().addAllActions(actions).build(), "shape");
             }
             case DONES_COUNT -> {
@@ -481,8 +481,8 @@ class LearnerFuzzTest {
             case ACTION_RANGE -> {
                 int a = switch (rng.nextInt(6)) {
                     case 0 -> -1;
-                    case 1 -> MODEL.numActions();
-                    case 2 -> MODEL.numActions() + 1 + rng.nextInt(1_000_000);
+                    case 1 -> MODEL.policyOutputs();
+                    case 2 -> MODEL.policyOutputs() + 1 + rng.nextInt(1_000_000);
                     case 3 -> Integer.MAX_VALUE;
                     case 4 -> Integer.MIN_VALUE;
                     default -> -1 - rng.nextInt(1_000_000);
@@ -560,7 +560,7 @@ class LearnerFuzzTest {
         return switch (field) {
             case "observations" -> c.getObservations();
             case "rewards" -> c.getRewards();
-            case "behaviour_logits" -> c.getBehaviourLogits();
+            case "behaviour_log_probs" -> c.getBehaviourLogProbs();
             case "initial_h" -> c.getInitialH();
             case "initial_c" -> c.getInitialC();
             default -> throw new AssertionError(field);
@@ -571,7 +571,7 @@ class LearnerFuzzTest {
         return switch (field) {
             case "observations" -> b.setObservations(value).build();
             case "rewards" -> b.setRewards(value).build();
-            case "behaviour_logits" -> b.setBehaviourLogits(value).build();
+            case "behaviour_log_probs" -> b.setBehaviourLogProbs(value).build();
             case "initial_h" -> b.setInitialH(value).build();
             case "initial_c" -> b.setInitialC(value).build();
             default -> throw new AssertionError(field);

@@ -185,7 +185,7 @@ class LearnerTest {
     @Test
     void startFailsOnAServerHoldingAnotherModelNamingBothHashes() throws Exception {
         Cluster cluster = new Cluster(grpc);
-        Cluster.Node other = cluster.learner(Cluster.config().withModel(Cluster.ENCODER, 16));
+        Cluster.Node other = cluster.learner(Cluster.config().withModel(java.util.List.of(Cluster.ENCODER), 16));
         other.learner.start();
         long theirs = other.specHash();
         other.learner.close();

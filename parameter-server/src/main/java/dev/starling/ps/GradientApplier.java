@@ -511,8 +511,7 @@ final class GradientApplier implements AutoCloseable {
     }
 
     private static String describe(Parameters p) {
-        return "observations " + p.getSpec().getObservationSize() + ", actions " + p.getSpec().getNumActions()
-                + ", encoder " + p.getSpec().getEncoderSize() + ", lstm " + p.getSpec().getLstmSize();
+        return ModelSpecs.describe(p.getSpec());
     }
 
     /** Frees the native model and optimizer; holds lock. */

@@ -1,5 +1,6 @@
 package dev.starling.ps;
 
+import dev.starling.common.model.TestConfigs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -38,7 +39,7 @@ class ParameterServerConfigTest {
 
     @Test
     void a3cWithMethodsKeepEverythingElse() {
-        ModelConfig model = new ModelConfig(4, 2, 16, 32);
+        ModelConfig model = TestConfigs.discrete(4, 2, 16, 32);
         ParameterServerConfig base = ParameterServerConfig.defaults(9000, Path.of("ckpt")).withKeepCheckpoints(5);
         ParameterServerConfig c = base.withMaxStaleness(3)
                 .withA3cOptimizer("adam", 5e-4)

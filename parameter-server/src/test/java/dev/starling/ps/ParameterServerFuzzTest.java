@@ -517,10 +517,14 @@ class ParameterServerFuzzTest {
                     case 1 -> ModelConfig.MAX_WIDTH + 1 + rng.nextInt(1_000_000);
                     default -> rng.nextInt(Integer.MIN_VALUE, 0);
                 };
-                switch (rng.nextInt(5)) {
-                    case 0 -> s.setObservationSize(bad);
-                    case 1 -> s.setNumActions(rng.nextBoolean() ? 1 : bad);
-                    case 2 -> s.setEncoderSize(bad);
+                switch (rng.nextInt(7)) {
+                    case 0 -> s.getObservationSpaceBuilder().getBoxBuilder().setShape(0, bad);
+                    case 1 -> s.getActionSpaceBuilder().getDiscreteBuilder().setN(rng.nextBoolean() ? 1 : bad);
+                    case 2 -> s.setEncoderSizes(0, bad);
+                    case 3 -> s.clearObservationSpace();
+                    case 4 -> s.getActionSpaceBuilder().setBox(dev.starling.proto.v1.BoxSpace.newBuilder().addShape(1)
+                            .addLow(Float.NEGATIVE_INFINITY).addHigh(1f));
+                    case 5 -> s.clearEncoderSizes();
                     default -> s.setLstmSize(bad);
                 }
                 return new PublishMutation(b.setParameters(p.toBuilder().setSpec(rehash(s))).build(), "invalid_spec");

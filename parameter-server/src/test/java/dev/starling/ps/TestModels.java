@@ -1,5 +1,6 @@
 package dev.starling.ps;
 
+import dev.starling.common.model.TestConfigs;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.HashMap;
@@ -25,8 +26,8 @@ final class TestModels {
         return p.toBuilder().clearIncarnation().build();
     }
 
-    static final ModelConfig CONFIG = new ModelConfig(2, 2, 8, 8);
-    static final ModelConfig OTHER_CONFIG = new ModelConfig(3, 2, 8, 8);
+    static final ModelConfig CONFIG = TestConfigs.discrete(2, 2, 8, 8);
+    static final ModelConfig OTHER_CONFIG = TestConfigs.discrete(3, 2, 8, 8);
 
     private static final Map<String, Parameters> CACHE = new HashMap<>();
 

@@ -7,9 +7,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
-import dev.starling.common.env.EnvInfo;
-import dev.starling.common.env.Environments;
-import dev.starling.common.env.VectorEnv;
 import dev.starling.common.model.ActorCritic;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.model.ModelSpecs;
@@ -18,6 +15,9 @@ import dev.starling.common.model.Torch;
 import dev.starling.common.rl.Rollout;
 import dev.starling.common.rollout.EpisodeBuffer;
 import dev.starling.common.rollout.RolloutCollector;
+import dev.starling.env.EnvironmentDefinition;
+import dev.starling.envs.EnvironmentRegistry;
+import dev.starling.envs.VectorEnv;
 import dev.starling.common.wire.ChunkCodec;
 
 /**
@@ -34,14 +34,14 @@ public final class ActorsAlone {
     public static double stepsPerSecond(String env, int actors, int envsPerActor, int unroll, int encoder, int lstm,
             double seconds) throws Exception {
         Torch.init();
-        EnvInfo info = Environments.info(env);
-        ModelConfig config = new ModelConfig(info.observationSize(), info.numActions(), encoder, lstm);
+        EnvironmentDefinition def = EnvironmentRegistry.builtIn().get(env);
+        ModelConfig config = new ModelConfig(def.observationSpace(), def.actionSpace(), List.of(encoder), lstm);
         ExecutorService pool = Executors.newFixedThreadPool(actors);
         try {
             List<Callable<long[]>> tasks = new ArrayList<>();
             for (int a = 0; a < actors; a++) {
                 long seed = 1000 + a;
-                tasks.add(() -> actorLoop(env, config, envsPerActor, unroll, seed, seconds));
+                tasks.add(() -> actorLoop(def, config, envsPerActor, unroll, seed, seconds));
             }
             long steps = 0;
             long nanos = 0;
@@ -57,12 +57,13 @@ public final class ActorsAlone {
     }
 
     /** {steps, nanoseconds} of one actor's measured window (after a short warm-up). */
-    private static long[] actorLoop(String env, ModelConfig config, int k, int unroll, long seed, double seconds) {
-        VectorEnv envs = Environments.create(env, k, seed);
+    private static long[] actorLoop(EnvironmentDefinition env, ModelConfig config, int k, int unroll, long seed,
+            double seconds) {
+        VectorEnv envs = new VectorEnv(env, k, seed);
         try (ActorCritic model = new ActorCritic(config, seed, Torch.device("cpu"));
                 PolicyInference policy = new PolicyInference(model, k)) {
             long specHash = ModelSpecs.hash(ModelSpecs.of(model));
-            RolloutCollector collector = new RolloutCollector(envs, policy, seed);
+            RolloutCollector collector = new RolloutCollector(envs, policy, model.distribution(), seed);
             Rollout rollout = new Rollout(unroll, k, config);
             EpisodeBuffer episodes = new EpisodeBuffer();
             long encodedBytes = 0;

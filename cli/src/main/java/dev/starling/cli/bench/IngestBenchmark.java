@@ -20,8 +20,6 @@ import java.util.function.LongSupplier;
 import com.google.protobuf.CodedOutputStream;
 import dev.starling.actor.AckedStream;
 import dev.starling.actor.ActorConfig;
-import dev.starling.common.env.Environments;
-import dev.starling.common.env.VectorEnv;
 import dev.starling.common.grpc.Channels;
 import dev.starling.common.metrics.Metrics;
 import dev.starling.common.model.ActorCritic;
@@ -33,6 +31,8 @@ import dev.starling.common.model.Torch;
 import dev.starling.common.rl.Rollout;
 import dev.starling.common.rollout.EpisodeBuffer;
 import dev.starling.common.rollout.RolloutCollector;
+import dev.starling.envs.EnvironmentRegistry;
+import dev.starling.envs.VectorEnv;
 import dev.starling.common.wire.ChunkCodec;
 import dev.starling.learner.Learner;
 import dev.starling.learner.LearnerConfig;
@@ -171,7 +171,7 @@ public final class IngestBenchmark {
         if (Double.isNaN(actorRate)) {
             actorRate = measureOneActor(config, envs, settings.actorMeasure());
             add(lines, log, BenchLine.of(SECTION, String.format(Locale.ROOT,
-                    "ingest: one actor's env+inference+encoding K=%d LSTM %d (measured)", envs, config.lstmSize()),
+                    "ingest: one actor's env+inference+encoding K=%d LSTM %d (measured)", envs, config.modelConfig().lstmSize()),
                     Double.NaN, actorRate, "env steps/s"));
         }
         SimpleMeterRegistry psRegistry = new SimpleMeterRegistry();
@@ -355,11 +355,11 @@ public final class IngestBenchmark {
      * encodes consecutive rollouts.
      */
     private static Chunks chunks(ModelConfig model, long seed, int unroll, int envs) {
-        VectorEnv env = Environments.create(ENV, envs, seed);
+        VectorEnv env = EnvironmentRegistry.builtIn().vector(ENV, envs, seed);
         try (ActorCritic net = new ActorCritic(model, seed, Torch.device("cpu"));
                 PolicyInference policy = new PolicyInference(net, envs)) {
             long specHash = new ParameterCodec(net).specHash();
-            RolloutCollector collector = new RolloutCollector(env, policy, seed);
+            RolloutCollector collector = new RolloutCollector(env, policy, net.distribution(), seed);
             Rollout rollout = new Rollout(unroll, envs, model);
             EpisodeBuffer finished = new EpisodeBuffer();
             List<TrajectoryChunk> encoded = new ArrayList<>();
@@ -375,7 +375,8 @@ public final class IngestBenchmark {
     /** One actor's whole loop alone (collect and encode), the same measurement as the roofline's. */
     private static double measureOneActor(LearnerConfig config, int envs, Duration time) {
         try {
-            return ActorsAlone.stepsPerSecond(ENV, 1, envs, config.unroll(), config.encoderSize(), config.lstmSize(),
+            return ActorsAlone.stepsPerSecond(ENV, 1, envs, config.unroll(), config.modelConfig().encoderSize(),
+                    config.modelConfig().lstmSize(),
                     time.toMillis() / 1000.0);
         } catch (Exception e) {
             throw new IllegalStateException("measuring one actor failed: " + e, e);

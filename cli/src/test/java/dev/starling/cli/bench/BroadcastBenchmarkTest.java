@@ -1,5 +1,6 @@
 package dev.starling.cli.bench;
 
+import dev.starling.common.model.TestConfigs;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -17,7 +18,7 @@ import org.junit.jupiter.api.Test;
 /** A tiny broadcast run: checks what was delivered and how it is reported, never how fast. */
 class BroadcastBenchmarkTest {
 
-    private static final ModelConfig TINY = new ModelConfig(2, 2, 8, 8);
+    private static final ModelConfig TINY = TestConfigs.discrete(2, 2, 8, 8);
 
     @Test
     void everySubscriberGetsEveryVersionAndTheLatenciesAreConsistent() throws Exception {

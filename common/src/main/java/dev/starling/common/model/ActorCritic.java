@@ -18,13 +18,16 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * The LSTM actor-critic on libtorch: {@code tanh(Linear(obs -> E))} -> single-layer
- * {@code LSTM(E -> H)} -> {@code Linear(H -> A + 1)}, whose first A outputs are the policy
- * logits and whose last output is the state value.
+ * The LSTM actor-critic on libtorch, built from a {@link ModelConfig}: an MLP encoder of tanh
+ * layers ({@code encoder}, {@code encoder_1}, ...) -> single-layer {@code LSTM(E -> H)} ->
+ * {@code Linear(H -> P + 1)}, whose first P outputs parameterise the policy (categorical
+ * logits, or Gaussian means) and whose last output is the state value. A continuous policy
+ * also has {@code log_std} {@code [D]}, the learned log standard deviations.
  *
- * <p>The parameter order (and so the layout of every weight blob) is the registration order:
- * {@code encoder.weight, encoder.bias, lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0,
- * lstm.bias_hh_l0, head.weight, head.bias}.
+ * <p>The parameter order (and so the layout of every weight blob) is libtorch's
+ * {@code named_parameters} order: the root's own {@code log_std} first, then
+ * {@code encoder.weight, encoder.bias, ..., lstm.weight_ih_l0, lstm.weight_hh_l0,
+ * lstm.bias_ih_l0, lstm.bias_hh_l0, head.weight, head.bias}.
  *
  * <p>Not thread-safe. The instance owns its native module; {@link #close()} releases it. Build it
  * outside any {@code PointerScope}: it must outlive every update and inference step.
@@ -34,7 +37,7 @@ public final class ActorCritic implements AutoCloseable {
     private final ModelConfig config;
     private final Device device;
     private final Module root;
-    private final LinearImpl encoder;
+    private final List<LinearImpl> encoder;
     private final LSTMImpl lstm;
     private final LinearImpl head;
     private final List<String> parameterNames;
@@ -43,6 +46,7 @@ public final class ActorCritic implements AutoCloseable {
     private final Tensor weightHh;
     private final Tensor biasIh;
     private final Tensor biasHh;
+    private final Tensor logStd;
     private boolean closed;
 
     /** A freshly initialised model; the same seed gives the same weights. */
@@ -52,13 +56,26 @@ public final class ActorCritic implements AutoCloseable {
         this.device = device;
         torch.manual_seed(seed);
         root = new Module();
-        encoder = root.register_module("encoder", new LinearImpl(config.observationSize(), config.encoderSize()));
+        List<LinearImpl> layers = new ArrayList<>();
+        int in = config.observationSize();
+        for (int i = 0; i < config.encoderSizes().size(); i++) {
+            int out = config.encoderSizes().get(i);
+            layers.add(root.register_module(i == 0 ? "encoder" : "encoder_" + i, new LinearImpl(in, out)));
+            in = out;
+        }
+        encoder = Collections.unmodifiableList(layers);
         lstm = root.register_module("lstm", new LSTMImpl(new LSTMOptions(config.encoderSize(), config.lstmSize())));
-        head = root.register_module("head", new LinearImpl(config.lstmSize(), config.numActions() + 1));
-        // Small policy logits at the start: near-uniform actions (the value rows keep the default
-        // init so the baseline can grow quickly). On detached views: initialisation is no graph.
-        head.weight().detach().narrow(0, 0, config.numActions()).mul_(new org.bytedeco.pytorch.Scalar(0.01));
+        int policy = config.policyOutputs();
+        head = root.register_module("head", new LinearImpl(config.lstmSize(), policy + 1));
+        // Small policy outputs at the start: near-uniform actions, or means near zero (the value
+        // row keeps the default init so the baseline can grow quickly). On detached views:
+        // initialisation is no graph.
+        head.weight().detach().narrow(0, 0, policy).mul_(new org.bytedeco.pytorch.Scalar(0.01));
         head.bias().detach().zero_();
+        if (config.continuous()) {
+            // log std 0: a standard deviation of 1 at the start.
+            root.register_parameter("log_std", torch.zeros(config.actionSize()), true);
+        }
         if (!device.is_cpu()) {
             root.to(device, false);
         }
@@ -77,6 +94,7 @@ public final class ActorCritic implements AutoCloseable {
         weightHh = parameter("lstm.weight_hh_l0");
         biasIh = parameter("lstm.bias_ih_l0");
         biasHh = parameter("lstm.bias_hh_l0");
+        logStd = config.continuous() ? parameter("log_std") : null;
     }
 
     public ModelConfig config() {
@@ -114,9 +132,26 @@ public final class ActorCritic implements AutoCloseable {
         return n;
     }
 
-    /** {@code tanh(encoder(obs))} for observations of shape {@code [..., obs]}. */
+    /** The encoder's output for observations of shape {@code [..., obs]}: {@code [..., E]}. */
     public Tensor encode(Tensor observations) {
-        return encoder.forward(observations).tanh();
+        Tensor x = observations;
+        for (LinearImpl layer : encoder) {
+            x = layer.forward(x).tanh();
+        }
+        return x;
+    }
+
+    /** The learned log standard deviations {@code [D]} of a continuous policy. */
+    public Tensor logStd() {
+        if (logStd == null) {
+            throw new IllegalStateException("a discrete policy has no log_std");
+        }
+        return logStd;
+    }
+
+    /** The policy distribution of this model's action space. */
+    public PolicyDistribution distribution() {
+        return PolicyDistribution.of(config);
     }
 
     /** What one call of the LSTM module returns: outputs {@code [L, N, H]} and the final state {@code [1, N, H]}. */
@@ -146,7 +181,7 @@ public final class ActorCritic implements AutoCloseable {
         }
     }
 
-    /** {@code [..., A + 1]}: policy logits followed by the value. */
+    /** {@code [..., P + 1]}: the policy's outputs followed by the value. */
     public Tensor head(Tensor core) {
         return head.forward(core);
     }

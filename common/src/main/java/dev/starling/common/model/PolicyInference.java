@@ -36,7 +36,7 @@ public final class PolicyInference implements AutoCloseable {
         }
         this.model = model;
         this.envs = numEnvs;
-        this.outputs = model.config().numActions() + 1;
+        this.outputs = model.config().policyOutputs() + 1;
         int hidden = model.config().lstmSize();
         obs = torch.zeros(numEnvs, model.config().observationSize());
         h = torch.zeros(numEnvs, hidden);
@@ -49,9 +49,14 @@ public final class PolicyInference implements AutoCloseable {
         return envs;
     }
 
+    /** Values per environment in {@link #step}'s output: the policy's outputs, then the value. */
+    public int outputsPerEnv() {
+        return outputs;
+    }
+
     /**
      * Steps the policy: reads observations {@code [K, obs]}, advances each environment's LSTM
-     * state, writes {@code [K, A+1]} (logits, then value) to {@code out}.
+     * state, writes {@code [K, P+1]} (policy outputs, then value) to {@code out}.
      */
     public void step(float[] observations, float[] out) {
         if (observations.length != obs.numel()) {
@@ -70,6 +75,33 @@ public final class PolicyInference implements AutoCloseable {
             c.copy_(next.get1());
             Tensor y = model.head(h).contiguous();
             y.data_ptr_float().get(out);
+        }
+    }
+
+    /**
+     * The value of observations {@code [K, obs]} as the next step would see them, without
+     * advancing the state: {@code valuesOut[k]} for every k. The actor calls it with the last
+     * observations of truncated episodes (before their state is reset) to bootstrap there.
+     */
+    public void peekValues(float[] observations, float[] valuesOut) {
+        if (observations.length != obs.numel() || valuesOut.length != envs) {
+            throw new IllegalArgumentException("peekValues needs " + obs.numel() + " observation values and " + envs
+                    + " outputs, got " + observations.length + " and " + valuesOut.length);
+        }
+        try (PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
+            obs.data_ptr_float().put(observations);
+            Tensor x = model.encode(obs);
+            T_TensorTensor_T next = torch.lstm_cell(x, new TensorVector(h, c), model.weightIh(), model.weightHh(),
+                    new TensorOptional(model.biasIh()), new TensorOptional(model.biasHh()));
+            Tensor v = model.head(next.get0()).narrow(1, outputs - 1, 1).contiguous();
+            v.data_ptr_float().get(valuesOut);
+        }
+    }
+
+    /** The model's log standard deviations (continuous policies) into {@code out} {@code [D]}. */
+    public void readLogStd(float[] out) {
+        try (PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
+            model.logStd().contiguous().data_ptr_float().get(out);
         }
     }
 

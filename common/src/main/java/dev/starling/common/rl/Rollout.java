@@ -5,8 +5,10 @@ import dev.starling.common.model.ModelConfig;
 /**
  * A batch of B sequences of T steps, time-major, in plain arrays: what actors collect and what
  * the learner trains on. Index {@code [t][b]} is {@code t * rows + b}. Step t: the policy saw
- * observation x_t with the LSTM state it carried, took action a_t (behaviour logits stored),
- * got reward r_t and done_t. After done_t the state is reset to zero before x_{t+1}.
+ * observation x_t with the LSTM state it carried, took action a_t (whose behaviour
+ * log-probability is stored), got reward r_t and done_t. After done_t the state is reset to
+ * zero before x_{t+1}. A done step is either terminated (no bootstrap) or truncated (the return
+ * bootstraps from {@link #bootstrapValues}, the value of the episode's last observation).
  *
  * <p>The arrays are public and mutable on purpose (they are filled in place on the hot path);
  * a Rollout is owned by one thread at a time.
@@ -18,40 +20,54 @@ public final class Rollout {
     /** B: sequences (environments) in the batch. */
     public final int rows;
     public final int observationSize;
-    public final int numActions;
+    /** Continuous actions ({@link #continuousActions}) rather than discrete ({@link #actions}). */
+    public final boolean continuous;
+    /** Values per action: 1 for discrete, D for continuous. */
+    public final int actionSize;
     public final int lstmSize;
     /** x_0 .. x_T: [T+1, B, obs]. */
     public final float[] observations;
-    /** a_t: [T, B]. */
+    /** Discrete a_t: [T, B] (empty for continuous actions). */
     public final int[] actions;
+    /** Continuous a_t as sampled (unclipped): [T, B, D] (empty for discrete actions). */
+    public final float[] continuousActions;
     /** r_t: [T, B]. */
     public final float[] rewards;
-    /** done_t: [T, B]. */
+    /** done_t: the episode ended at step t, terminated or truncated: [T, B]. */
     public final boolean[] dones;
-    /** Behaviour policy logits at x_t: [T, B, A]. */
-    public final float[] behaviourLogits;
+    /** truncated_t: the episode was cut off at step t (implies done_t): [T, B]. */
+    public final boolean[] truncated;
+    /** Where truncated_t: the behaviour policy's value of the episode's last observation: [T, B]. */
+    public final float[] bootstrapValues;
+    /** log mu(a_t | x_t): [T, B]. */
+    public final float[] behaviourLogProbs;
     /** LSTM state before x_0: [B, H] each. */
     public final float[] initialH;
     public final float[] initialC;
 
     public Rollout(int unroll, int rows, ModelConfig model) {
-        this(unroll, rows, model.observationSize(), model.numActions(), model.lstmSize());
+        this(unroll, rows, model.observationSize(), model.continuous(), model.actionSize(), model.lstmSize());
     }
 
-    public Rollout(int unroll, int rows, int observationSize, int numActions, int lstmSize) {
+    public Rollout(int unroll, int rows, int observationSize, boolean continuous, int actionSize, int lstmSize) {
         if (unroll < 1 || rows < 1) {
             throw new IllegalArgumentException("unroll and rows must be >= 1, got T=" + unroll + " B=" + rows);
         }
         this.unroll = unroll;
         this.rows = rows;
         this.observationSize = observationSize;
-        this.numActions = numActions;
+        this.continuous = continuous;
+        this.actionSize = actionSize;
         this.lstmSize = lstmSize;
+        int n = unroll * rows;
         observations = new float[Math.multiplyExact((unroll + 1) * rows, observationSize)];
-        actions = new int[unroll * rows];
-        rewards = new float[unroll * rows];
-        dones = new boolean[unroll * rows];
-        behaviourLogits = new float[Math.multiplyExact(unroll * rows, numActions)];
+        actions = new int[continuous ? 0 : n];
+        continuousActions = new float[continuous ? Math.multiplyExact(n, actionSize) : 0];
+        rewards = new float[n];
+        dones = new boolean[n];
+        truncated = new boolean[n];
+        bootstrapValues = new float[n];
+        behaviourLogProbs = new float[n];
         initialH = new float[rows * lstmSize];
         initialC = new float[rows * lstmSize];
     }
@@ -67,8 +83,8 @@ public final class Rollout {
      * become one training batch.
      */
     public void copyRowsFrom(Rollout src, int rowOffset) {
-        if (src.unroll != unroll || src.observationSize != observationSize || src.numActions != numActions
-                || src.lstmSize != lstmSize) {
+        if (src.unroll != unroll || src.observationSize != observationSize || src.continuous != continuous
+                || src.actionSize != actionSize || src.lstmSize != lstmSize) {
             throw new IllegalArgumentException("rollout shapes differ");
         }
         if (rowOffset < 0 || rowOffset + src.rows > rows) {
@@ -81,11 +97,19 @@ public final class Rollout {
                     (t * rows + rowOffset) * observationSize, k * observationSize);
         }
         for (int t = 0; t < unroll; t++) {
-            System.arraycopy(src.actions, t * k, actions, t * rows + rowOffset, k);
-            System.arraycopy(src.rewards, t * k, rewards, t * rows + rowOffset, k);
-            System.arraycopy(src.dones, t * k, dones, t * rows + rowOffset, k);
-            System.arraycopy(src.behaviourLogits, t * k * numActions, behaviourLogits,
-                    (t * rows + rowOffset) * numActions, k * numActions);
+            int from = t * k;
+            int to = t * rows + rowOffset;
+            if (continuous) {
+                System.arraycopy(src.continuousActions, from * actionSize, continuousActions, to * actionSize,
+                        k * actionSize);
+            } else {
+                System.arraycopy(src.actions, from, actions, to, k);
+            }
+            System.arraycopy(src.rewards, from, rewards, to, k);
+            System.arraycopy(src.dones, from, dones, to, k);
+            System.arraycopy(src.truncated, from, truncated, to, k);
+            System.arraycopy(src.bootstrapValues, from, bootstrapValues, to, k);
+            System.arraycopy(src.behaviourLogProbs, from, behaviourLogProbs, to, k);
         }
         System.arraycopy(src.initialH, 0, initialH, rowOffset * lstmSize, k * lstmSize);
         System.arraycopy(src.initialC, 0, initialC, rowOffset * lstmSize, k * lstmSize);

@@ -2,7 +2,7 @@ package dev.starling.common.rollout;
 
 import java.util.Arrays;
 
-import dev.starling.common.env.EpisodeSink;
+import dev.starling.envs.EpisodeSink;
 
 /** Collects the episodes that end during one chunk (returns and lengths), then is cleared. */
 public final class EpisodeBuffer implements EpisodeSink {

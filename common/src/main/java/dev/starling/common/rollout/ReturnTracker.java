@@ -1,6 +1,6 @@
 package dev.starling.common.rollout;
 
-import dev.starling.common.env.EpisodeSink;
+import dev.starling.envs.EpisodeSink;
 
 /**
  * Counts episodes and keeps the mean undiscounted return of the most recent ones (100 by

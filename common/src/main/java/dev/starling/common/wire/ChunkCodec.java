@@ -53,14 +53,22 @@ public final class ChunkCodec {
                 .setNumEnvs(r.rows)
                 .setObservations(floats(r.observations))
                 .setRewards(floats(r.rewards))
-                .setBehaviourLogits(floats(r.behaviourLogits))
+                .setBehaviourLogProbs(floats(r.behaviourLogProbs))
                 .setInitialH(floats(r.initialH))
                 .setInitialC(floats(r.initialC));
-        for (int a : r.actions) {
-            b.addActions(a);
+        if (r.continuous) {
+            b.setContinuousActions(floats(r.continuousActions));
+        } else {
+            for (int a : r.actions) {
+                b.addActions(a);
+            }
         }
-        for (boolean d : r.dones) {
-            b.addDones(d);
+        for (int i = 0; i < r.dones.length; i++) {
+            b.addDones(r.dones[i]);
+            b.addTruncated(r.truncated[i]);
+            if (r.truncated[i]) {
+                b.addTruncationValues(r.bootstrapValues[i]);
+            }
         }
         for (int i = 0; i < episodes.size(); i++) {
             b.addEpisodeReturns(episodes.returnAt(i));
@@ -105,18 +113,33 @@ public final class ChunkCodec {
                     + " is newer than the newest published version " + newestVersion);
         }
         int obs = model.observationSize();
-        int actions = model.numActions();
         int hidden = model.lstmSize();
+        boolean continuous = model.continuous();
+        int actionSize = model.actionSize();
         checkFloats(c.getObservations(), (long) (t + 1) * k * obs, "observations", "[T+1, K, obs]");
         checkFloats(c.getRewards(), (long) t * k, "rewards", "[T, K]");
-        checkFloats(c.getBehaviourLogits(), (long) t * k * actions, "behaviour_logits", "[T, K, A]");
+        checkFloats(c.getBehaviourLogProbs(), (long) t * k, "behaviour_log_probs", "[T, K]");
         checkFloats(c.getInitialH(), (long) k * hidden, "initial_h", "[K, H]");
         checkFloats(c.getInitialC(), (long) k * hidden, "initial_c", "[K, H]");
-        if (c.getActionsCount() != t * k) {
-            throw invalid("shape", "actions has " + c.getActionsCount() + " values, expected T*K = " + t * k);
+        if (continuous) {
+            checkFloats(c.getContinuousActions(), (long) t * k * actionSize, "continuous_actions", "[T, K, D]");
+            if (c.getActionsCount() != 0) {
+                throw invalid("shape", "actions has " + c.getActionsCount() + " values, but the model's actions are"
+                        + " continuous: send continuous_actions");
+            }
+        } else {
+            if (c.getActionsCount() != t * k) {
+                throw invalid("shape", "actions has " + c.getActionsCount() + " values, expected T*K = " + t * k);
+            }
+            if (!c.getContinuousActions().isEmpty()) {
+                throw invalid("shape", "continuous_actions is set, but the model's actions are discrete");
+            }
         }
         if (c.getDonesCount() != t * k) {
             throw invalid("shape", "dones has " + c.getDonesCount() + " values, expected T*K = " + t * k);
+        }
+        if (c.getTruncatedCount() != t * k) {
+            throw invalid("shape", "truncated has " + c.getTruncatedCount() + " values, expected T*K = " + t * k);
         }
         if (c.getEpisodeReturnsCount() != c.getEpisodeLengthsCount()
                 || c.getEpisodeReturnsCount() > limits.maxEpisodesPerChunk()) {
@@ -128,18 +151,45 @@ public final class ChunkCodec {
                 throw invalid("non_finite", "episode_returns[" + i + "] is not finite");
             }
         }
-        Rollout r = new Rollout(t, k, obs, actions, hidden);
+        Rollout r = new Rollout(t, k, obs, continuous, actionSize, hidden);
+        int numActions = model.policyOutputs();
+        int truncations = 0;
         for (int i = 0; i < t * k; i++) {
-            int a = c.getActions(i);
-            if (a < 0 || a >= actions) {
-                throw invalid("action_range", "actions[" + i + "] = " + a + " is outside [0, " + actions + ")");
+            if (!continuous) {
+                int a = c.getActions(i);
+                if (a < 0 || a >= numActions) {
+                    throw invalid("action_range", "actions[" + i + "] = " + a + " is outside [0, " + numActions + ")");
+                }
+                r.actions[i] = a;
             }
-            r.actions[i] = a;
             r.dones[i] = c.getDones(i);
+            r.truncated[i] = c.getTruncated(i);
+            if (r.truncated[i]) {
+                if (!r.dones[i]) {
+                    throw invalid("truncated", "truncated[" + i + "] is set but dones[" + i + "] is not: a truncation"
+                            + " ends the episode");
+                }
+                if (truncations >= c.getTruncationValuesCount()) {
+                    throw invalid("truncation_values", "truncation_values has " + c.getTruncationValuesCount()
+                            + " values, fewer than the truncated steps");
+                }
+                float v = c.getTruncationValues(truncations++);
+                if (!Float.isFinite(v)) {
+                    throw invalid("non_finite", "truncation_values[" + (truncations - 1) + "] is not finite");
+                }
+                r.bootstrapValues[i] = v;
+            }
+        }
+        if (truncations != c.getTruncationValuesCount()) {
+            throw invalid("truncation_values", "truncation_values has " + c.getTruncationValuesCount()
+                    + " values for " + truncations + " truncated steps");
         }
         read(c.getObservations(), r.observations, "observations");
         read(c.getRewards(), r.rewards, "rewards");
-        read(c.getBehaviourLogits(), r.behaviourLogits, "behaviour_logits");
+        read(c.getBehaviourLogProbs(), r.behaviourLogProbs, "behaviour_log_probs");
+        if (continuous) {
+            read(c.getContinuousActions(), r.continuousActions, "continuous_actions");
+        }
         read(c.getInitialH(), r.initialH, "initial_h");
         read(c.getInitialC(), r.initialC, "initial_c");
         return r;

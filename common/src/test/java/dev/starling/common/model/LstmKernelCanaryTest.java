@@ -40,7 +40,7 @@ class LstmKernelCanaryTest {
         String rawWhere = "";
         for (int hidden : HIDDEN) {
             for (int input : INPUT) {
-                try (ActorCritic model = new ActorCritic(new ModelConfig(3, 2, input, hidden), hidden + input,
+                try (ActorCritic model = new ActorCritic(TestConfigs.discrete(3, 2, input, hidden), hidden + input,
                         Torch.device("cpu"))) {
                     for (int steps : STEPS) {
                         for (int batch : BATCH) {

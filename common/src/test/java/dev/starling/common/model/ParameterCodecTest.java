@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 class ParameterCodecTest {
 
-    private static final ModelConfig CONFIG = new ModelConfig(4, 2, 16, 32);
+    private static final ModelConfig CONFIG = TestConfigs.discrete(4, 2, 16, 32);
 
     @Test
     void roundTripRestoresIdenticalOutputs() {
@@ -59,7 +59,7 @@ class ParameterCodecTest {
     @Test
     void wrongSizeSpecOrNonFiniteBlobIsRejectedAndModelUntouched() {
         try (ActorCritic a = new ActorCritic(CONFIG, 1, Torch.device("cpu"));
-                ActorCritic other = new ActorCritic(new ModelConfig(4, 2, 16, 33), 1, Torch.device("cpu"))) {
+                ActorCritic other = new ActorCritic(TestConfigs.discrete(4, 2, 16, 33), 1, Torch.device("cpu"))) {
             ParameterCodec codec = new ParameterCodec(a);
             ByteString before = codec.encode();
             Parameters good = codec.encode(1);
@@ -85,7 +85,7 @@ class ParameterCodecTest {
     @Test
     void specHashCoversSizesAndNames() {
         try (ActorCritic a = new ActorCritic(CONFIG, 1, Torch.device("cpu"));
-                ActorCritic b = new ActorCritic(new ModelConfig(4, 3, 16, 32), 1, Torch.device("cpu"))) {
+                ActorCritic b = new ActorCritic(TestConfigs.discrete(4, 3, 16, 32), 1, Torch.device("cpu"))) {
             assertNotEquals(ModelSpecs.of(a).getHash(), ModelSpecs.of(b).getHash());
             assertEquals(ModelSpecs.hash(ModelSpecs.of(a)), ModelSpecs.of(a).getHash());
             assertEquals(CONFIG, ModelSpecs.config(ModelSpecs.of(a)));

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 /** The actor's batched LSTM cell must equal the learner's LSTM on the same inputs. */
 class PolicyInferenceTest {
 
-    private static final ModelConfig CONFIG = new ModelConfig(4, 2, 16, 32);
+    private static final ModelConfig CONFIG = TestConfigs.discrete(4, 2, 16, 32);
 
     @Test
     void cellStepsEqualLearnerLstmIncludingResetsAndStoredState() {
@@ -27,7 +27,7 @@ class PolicyInferenceTest {
             Rollout r = RolloutFixtures.random(CONFIG, t, k, RolloutFixtures.Dones.RANDOM, 11);
             Arrays.fill(r.initialH, 0f);
             Arrays.fill(r.initialC, 0f);
-            int out = CONFIG.numActions() + 1;
+            int out = CONFIG.policyOutputs() + 1;
             float[] actor = new float[(t + 1) * k * out];
             float[] obs = new float[k * CONFIG.observationSize()];
             float[] step = new float[k * out];

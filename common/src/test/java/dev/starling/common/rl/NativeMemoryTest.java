@@ -1,15 +1,16 @@
 package dev.starling.common.rl;
 
+import dev.starling.common.model.TestConfigs;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.starling.common.env.Environments;
-import dev.starling.common.env.VectorEnv;
 import dev.starling.common.model.ActorCritic;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.model.PolicyInference;
 import dev.starling.common.model.Torch;
 import dev.starling.common.rollout.ReturnTracker;
 import dev.starling.common.rollout.RolloutCollector;
+import dev.starling.envs.EnvironmentRegistry;
+import dev.starling.envs.VectorEnv;
 import org.bytedeco.javacpp.Pointer;
 import org.junit.jupiter.api.Test;
 
@@ -24,13 +25,13 @@ class NativeMemoryTest {
 
     @Test
     void twoThousandUpdatesKeepResidentMemoryFlat() {
-        ModelConfig config = new ModelConfig(2, 2, 16, 32);
-        VectorEnv env = Environments.create("masked-cartpole", 8, 1);
+        ModelConfig config = TestConfigs.discrete(2, 2, 16, 32);
+        VectorEnv env = EnvironmentRegistry.builtIn().vector("masked-cartpole", 8, 1);
         try (ActorCritic model = new ActorCritic(config, 1, Torch.device("cpu"));
                 Optimizer adam = Optimizer.create("adam", model.parameters(), 1e-3);
                 PolicyInference policy = new PolicyInference(model, 8)) {
             TrainStep step = new TrainStep(model, adam, LossConfig.defaults(), ForwardPath.FAST);
-            RolloutCollector collector = new RolloutCollector(env, policy, 2);
+            RolloutCollector collector = new RolloutCollector(env, policy, model.distribution(), 2);
             Rollout rollout = new Rollout(16, 8, config);
             ReturnTracker returns = new ReturnTracker();
             for (int i = 0; i < 200; i++) {

@@ -1,5 +1,6 @@
 package dev.starling.common.rl;
 
+import dev.starling.common.model.TestConfigs;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.Test;
 /** Our optimizers must take exactly libtorch's steps on the same gradients. */
 class OptimizerTest {
 
-    private static final ModelConfig CONFIG = new ModelConfig(3, 2, 8, 8);
+    private static final ModelConfig CONFIG = TestConfigs.discrete(3, 2, 8, 8);
 
     @Test
     void adamMatchesLibtorchAdam() {

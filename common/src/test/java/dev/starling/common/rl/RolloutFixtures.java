@@ -23,8 +23,13 @@ public final class RolloutFixtures {
             r.initialH[i] = (float) (0.5 * rng.nextGaussian());
             r.initialC[i] = (float) (0.5 * rng.nextGaussian());
         }
+        for (int i = 0; i < r.continuousActions.length; i++) {
+            r.continuousActions[i] = (float) rng.nextGaussian();
+        }
         for (int i = 0; i < unroll * rows; i++) {
-            r.actions[i] = rng.nextInt(model.numActions());
+            if (!model.continuous()) {
+                r.actions[i] = rng.nextInt(model.policyOutputs());
+            }
             r.rewards[i] = (float) rng.nextGaussian();
             int t = i / rows;
             r.dones[i] = switch (dones) {
@@ -34,9 +39,10 @@ public final class RolloutFixtures {
                 case LAST_STEP -> t == unroll - 1;
                 case EVERY_STEP -> true;
             };
-        }
-        for (int i = 0; i < r.behaviourLogits.length; i++) {
-            r.behaviourLogits[i] = (float) (0.3 * rng.nextGaussian());
+            // Half the episode ends are time limits, bootstrapped from a value near the others.
+            r.truncated[i] = r.dones[i] && rng.nextBoolean();
+            r.bootstrapValues[i] = r.truncated[i] ? (float) rng.nextGaussian() : 0f;
+            r.behaviourLogProbs[i] = (float) (-1 - 0.3 * Math.abs(rng.nextGaussian()));
         }
         return r;
     }

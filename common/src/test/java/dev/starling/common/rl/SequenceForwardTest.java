@@ -1,5 +1,6 @@
 package dev.starling.common.rl;
 
+import dev.starling.common.model.TestConfigs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,7 +21,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 /** The fast split-at-done path must equal the reference step loop in outputs and gradients. */
 class SequenceForwardTest {
 
-    private static final ModelConfig CONFIG = new ModelConfig(5, 3, 16, 24);
+    private static final ModelConfig CONFIG = TestConfigs.discrete(5, 3, 16, 24);
     private static final int T = 12;
     private static final int B = 7;
     private static ActorCritic model;
@@ -41,7 +42,7 @@ class SequenceForwardTest {
         Rollout r = RolloutFixtures.random(CONFIG, T, B, pattern, 7 + pattern.ordinal());
         Pass loop = pass(r, ForwardPath.LOOP);
         Pass fast = pass(r, ForwardPath.FAST);
-        assertEquals(loop.output.length, (T + 1) * B * (CONFIG.numActions() + 1));
+        assertEquals(loop.output.length, (T + 1) * B * (CONFIG.policyOutputs() + 1));
         assertClose("outputs", loop.output, fast.output, 1e-5);
         assertEquals(loop.grads.size(), fast.grads.size());
         for (int i = 0; i < loop.grads.size(); i++) {
@@ -65,7 +66,7 @@ class SequenceForwardTest {
             r.initialH[i] += 1.0f;
         }
         Pass moved = pass(r, ForwardPath.FAST);
-        int out = CONFIG.numActions() + 1;
+        int out = CONFIG.policyOutputs() + 1;
         for (int b = 0; b < B; b++) {
             int firstDone = -1;
             for (int t = 0; t < T && firstDone < 0; t++) {

@@ -1,5 +1,7 @@
 package dev.starling.common.wire;
 
+import dev.starling.common.model.TestConfigs;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -13,10 +15,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** Regression tests for the actor_id check (issue 7: an empty or overlong actor id was accepted). */
+/**
+ * Round trips for both action spaces, truncation validation, and regression tests for the
+ * actor_id check (issue 7: an empty or overlong actor id was accepted).
+ */
 class ChunkCodecTest {
 
-    private static final ModelConfig MODEL = new ModelConfig(2, 2, 8, 8);
+    private static final ModelConfig MODEL = TestConfigs.discrete(2, 2, 8, 8);
     private static final long SPEC = 42;
 
     private static TrajectoryChunk chunk(String actorId) {
@@ -26,6 +31,47 @@ class ChunkCodecTest {
 
     private static Rollout decode(TrajectoryChunk c) throws InvalidMessageException {
         return ChunkCodec.decode(c, MODEL, SPEC, 0, 4, ChunkLimits.defaults());
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aRolloutSurvivesTheWireUnchanged(boolean continuous) throws Exception {
+        ModelConfig model = continuous ? TestConfigs.continuous(3, 2, 8, 8) : MODEL;
+        Rollout r = RolloutFixtures.random(model, 5, 3, RolloutFixtures.Dones.RANDOM, 11);
+        Rollout back = ChunkCodec.decode(ChunkCodec.encode(r, "a", 0, 0, SPEC, new EpisodeBuffer()), model, SPEC, 0, 5,
+                ChunkLimits.defaults());
+        assertArrayEquals(r.observations, back.observations);
+        assertArrayEquals(r.actions, back.actions);
+        assertArrayEquals(r.continuousActions, back.continuousActions);
+        assertArrayEquals(r.rewards, back.rewards);
+        assertArrayEquals(r.dones, back.dones);
+        assertArrayEquals(r.truncated, back.truncated);
+        assertArrayEquals(r.bootstrapValues, back.bootstrapValues);
+        assertArrayEquals(r.behaviourLogProbs, back.behaviourLogProbs);
+        assertArrayEquals(r.initialH, back.initialH);
+        assertArrayEquals(r.initialC, back.initialC);
+        assertEquals(continuous, r.continuousActions.length > 0);
+    }
+
+    @Test
+    void aTruncationMustEndTheEpisodeAndCarryItsValue() {
+        Rollout r = RolloutFixtures.random(MODEL, 4, 2, RolloutFixtures.Dones.NONE, 3);
+        r.dones[3] = true;
+        r.truncated[3] = true;
+        r.bootstrapValues[3] = 2.5f;
+        TrajectoryChunk good = ChunkCodec.encode(r, "a", 0, 0, SPEC, new EpisodeBuffer());
+        assertEquals(1, good.getTruncationValuesCount());
+        TrajectoryChunk notDone = good.toBuilder().setDones(3, false).build();
+        assertEquals("truncated", assertThrows(InvalidMessageException.class, () -> decode(notDone)).reason());
+        TrajectoryChunk noValue = good.toBuilder().clearTruncationValues().build();
+        assertEquals("truncation_values", assertThrows(InvalidMessageException.class, () -> decode(noValue)).reason());
+        TrajectoryChunk extra = good.toBuilder().addTruncationValues(1f).build();
+        assertEquals("truncation_values", assertThrows(InvalidMessageException.class, () -> decode(extra)).reason());
+        TrajectoryChunk nan = good.toBuilder().setTruncationValues(0, Float.NaN).build();
+        assertEquals("non_finite", assertThrows(InvalidMessageException.class, () -> decode(nan)).reason());
+        TrajectoryChunk continuousForDiscrete = good.toBuilder().setContinuousActions(
+                ChunkCodec.floats(new float[8])).build();
+        assertEquals("shape", assertThrows(InvalidMessageException.class, () -> decode(continuousForDiscrete)).reason());
     }
 
     @ParameterizedTest

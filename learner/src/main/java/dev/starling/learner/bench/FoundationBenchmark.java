@@ -10,8 +10,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
-import dev.starling.common.env.Environments;
-import dev.starling.common.env.VectorEnv;
 import dev.starling.common.model.ActorCritic;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.model.ModelSpecs;
@@ -25,6 +23,9 @@ import dev.starling.common.rl.TrainStep;
 import dev.starling.common.rollout.EpisodeBuffer;
 import dev.starling.common.rollout.ReturnTracker;
 import dev.starling.common.rollout.RolloutCollector;
+import dev.starling.env.EnvironmentDefinition;
+import dev.starling.envs.EnvironmentRegistry;
+import dev.starling.envs.VectorEnv;
 import dev.starling.common.wire.ChunkCodec;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
@@ -202,15 +203,16 @@ public final class FoundationBenchmark {
      * hits both alike; the medians are reported.
      */
     static UpdateResult learnerUpdates(int unroll, int rows, int hidden, Settings s) {
-        VectorEnv env = Environments.create(ENV, rows, 1);
-        ModelConfig config = new ModelConfig(env.observationSize(), env.numActions(), ENCODER, hidden);
+        EnvironmentDefinition def = EnvironmentRegistry.builtIn().get(ENV);
+        VectorEnv env = new VectorEnv(def, rows, 1);
+        ModelConfig config = new ModelConfig(def.observationSpace(), def.actionSpace(), List.of(ENCODER), hidden);
         try (ActorCritic fastModel = new ActorCritic(config, 1, Torch.device("cpu"));
                 ActorCritic loopModel = new ActorCritic(config, 1, Torch.device("cpu"));
                 Optimizer fastAdam = Optimizer.create("adam", fastModel.parameters(), 1e-4);
                 Optimizer loopAdam = Optimizer.create("adam", loopModel.parameters(), 1e-4);
                 PolicyInference policy = new PolicyInference(fastModel, rows)) {
             Rollout batch = new Rollout(unroll, rows, config);
-            new RolloutCollector(env, policy, 1).collect(batch, new ReturnTracker());
+            new RolloutCollector(env, policy, fastModel.distribution(), 1).collect(batch, new ReturnTracker());
             LossConfig loss = LossConfig.defaults().withRewardScale(0.05);
             TrainStep fast = new TrainStep(fastModel, fastAdam, loss, ForwardPath.FAST);
             TrainStep loop = new TrainStep(loopModel, loopAdam, loss, ForwardPath.LOOP);
@@ -299,7 +301,13 @@ public final class FoundationBenchmark {
     static double updateFlops(ModelConfig c, int unroll, int rows) {
         double e = c.encoderSize();
         double h = c.lstmSize();
-        double perRowStep = 2 * c.observationSize() * e + 2 * (e + h) * 4 * h + 2 * h * (c.numActions() + 1);
+        double encoder = 0;
+        double in = c.observationSize();
+        for (int width : c.encoderSizes()) {
+            encoder += 2 * in * width;
+            in = width;
+        }
+        double perRowStep = encoder + 2 * (e + h) * 4 * h + 2 * h * (c.policyOutputs() + 1);
         return 3 * (unroll + 1.0) * rows * perRowStep;
     }
 
@@ -349,8 +357,9 @@ public final class FoundationBenchmark {
 
     /** The learner's fast path in GFLOP/s, libtorch's mm in GFLOP/s, and their ratio. */
     static List<BenchLine> gflopLines(UpdateResult reference, MatmulResult cube, MatmulResult lstmShaped) {
-        ModelConfig config = new ModelConfig(Environments.info(ENV).observationSize(),
-                Environments.info(ENV).numActions(), ENCODER, reference.hidden());
+        EnvironmentDefinition def = EnvironmentRegistry.builtIn().get(ENV);
+        ModelConfig config = new ModelConfig(def.observationSpace(), def.actionSpace(), List.of(ENCODER),
+                reference.hidden());
         double learner = updateFlops(config, reference.unroll(), reference.rows()) / (reference.fastMs() / 1000) / 1e9;
         return List.of(
                 BenchLine.of(LEARNER, String.format(Locale.ROOT, "learner fast path T=%d B=%d LSTM %d (analytic FLOPs)",
@@ -374,14 +383,13 @@ public final class FoundationBenchmark {
      * @param chunkMs mean time of one chunk on the real path (collect + encode)
      * @param stepsPerSecond env steps/s of the real path: {@code RolloutCollector.collect} then
      *     {@code ChunkCodec.encode(...).toByteArray()}, as {@code ActorWorker} does
-     * @param envMs mean env time per chunk in the timed mirror loop
-     * @param modelMs mean model time per chunk in the timed mirror loop
-     * @param encodeMs mean encoding time per chunk in the timed mirror loop
-     * @param timedStepsPerSecond env steps/s of the timed mirror loop (should match the real path)
+     * @param envMs mean env time per chunk (the collector's own clock)
+     * @param modelMs mean model time per chunk (the collector's own clock)
+     * @param encodeMs mean encoding time per chunk
      * @param chunkBytes serialized size of the last chunk
      */
     record ActorResult(int envs, int hidden, int unroll, double chunkMs, double stepsPerSecond, double envMs,
-            double modelMs, double encodeMs, double timedStepsPerSecond, int chunkBytes) {
+            double modelMs, double encodeMs, int chunkBytes) {
 
         double envShare() {
             return 100 * envMs / (envMs + modelMs + encodeMs);
@@ -402,164 +410,55 @@ public final class FoundationBenchmark {
                             k, hidden, unroll), chunkMs, stepsPerSecond, "env steps/s"),
                     BenchLine.of(ACTOR, k + " share: env stepping", envMs, envShare(), "%"),
                     BenchLine.of(ACTOR, k + " share: model inference", modelMs, modelShare(), "%"),
-                    BenchLine.of(ACTOR, k + " share: chunk encoding", encodeMs, encodeShare(), "%"),
-                    BenchLine.of(ACTOR, k + " timed loop / real path, steps/s", Double.NaN,
-                            timedStepsPerSecond / stepsPerSecond, "x"));
+                    BenchLine.of(ACTOR, k + " share: chunk encoding", encodeMs, encodeShare(), "%"));
         }
     }
 
     /**
-     * The actor path at K environments: the real one ({@link RolloutCollector} then the chunk
-     * serialized as {@code ActorWorker} sends it) and a mirror of {@code RolloutCollector.collect}
-     * that times its parts, alternating chunk by chunk (and which goes first) so that noise hits
-     * both alike. Both play their own copies of the environments with their own LSTM state, on
-     * the same model.
+     * The actor path at K environments: {@link RolloutCollector} (with its clock on, which charges
+     * each nanosecond of a chunk to the environments or the model) then the chunk serialized as
+     * {@code ActorWorker} sends it, timed separately.
      */
     static ActorResult actorChunks(int envs, int hidden, int unroll, int warmupChunks, long measureNanos) {
-        VectorEnv realEnv = Environments.create(ENV, envs, 1);
-        VectorEnv timedEnv = Environments.create(ENV, envs, 2);
-        ModelConfig config = new ModelConfig(realEnv.observationSize(), realEnv.numActions(), ENCODER, hidden);
+        EnvironmentDefinition def = EnvironmentRegistry.builtIn().get(ENV);
+        VectorEnv env = new VectorEnv(def, envs, 1);
+        ModelConfig config = new ModelConfig(def.observationSpace(), def.actionSpace(), List.of(ENCODER), hidden);
         try (ActorCritic model = new ActorCritic(config, 1, Torch.device("cpu"));
-                PolicyInference realPolicy = new PolicyInference(model, envs);
-                PolicyInference timedPolicy = new PolicyInference(model, envs)) {
+                PolicyInference policy = new PolicyInference(model, envs)) {
             long specHash = ModelSpecs.of(model).getHash();
-            RolloutCollector collector = new RolloutCollector(realEnv, realPolicy, 1);
-            TimedCollector timed = new TimedCollector(timedEnv, timedPolicy, 2, specHash);
-            Rollout realRollout = new Rollout(unroll, envs, config);
-            Rollout timedRollout = new Rollout(unroll, envs, config);
-            EpisodeBuffer realEpisodes = new EpisodeBuffer();
+            RolloutCollector collector = new RolloutCollector(env, policy, model.distribution(), 1);
+            collector.enableTiming();
+            Rollout rollout = new Rollout(unroll, envs, config);
+            EpisodeBuffer episodes = new EpisodeBuffer();
             for (int i = 0; i < warmupChunks; i++) {
-                realChunk(collector, realRollout, realEpisodes, i, specHash);
-                timed.chunk(timedRollout, i);
+                episodes.clear();
+                collector.collect(rollout, episodes);
+                encode(rollout, episodes, i, specHash);
             }
-            timed.resetClock();
-            long realNanos = 0;
+            collector.resetClock();
+            long encodeNanos = 0;
             int chunks = 0;
             int bytes = 0;
             long start = System.nanoTime();
             while (chunks == 0 || System.nanoTime() - start < measureNanos) {
-                long sequence = warmupChunks + chunks;
-                if (chunks % 2 == 0) {
-                    long a = System.nanoTime();
-                    bytes = realChunk(collector, realRollout, realEpisodes, sequence, specHash);
-                    realNanos += System.nanoTime() - a;
-                    timed.chunk(timedRollout, sequence);
-                } else {
-                    timed.chunk(timedRollout, sequence);
-                    long a = System.nanoTime();
-                    bytes = realChunk(collector, realRollout, realEpisodes, sequence, specHash);
-                    realNanos += System.nanoTime() - a;
-                }
+                episodes.clear();
+                collector.collect(rollout, episodes);
+                long a = System.nanoTime();
+                bytes = encode(rollout, episodes, warmupChunks + chunks, specHash);
+                encodeNanos += System.nanoTime() - a;
                 chunks++;
             }
             double steps = (double) chunks * unroll * envs;
-            double timedNanos = timed.envNanos + timed.modelNanos + timed.encodeNanos;
-            return new ActorResult(envs, hidden, unroll, realNanos / 1e6 / chunks, steps / (realNanos / 1e9),
-                    timed.envNanos / 1e6 / chunks, timed.modelNanos / 1e6 / chunks, timed.encodeNanos / 1e6 / chunks,
-                    steps / (timedNanos / 1e9), bytes);
+            double totalNanos = collector.envNanos() + collector.modelNanos() + encodeNanos;
+            return new ActorResult(envs, hidden, unroll, totalNanos / 1e6 / chunks, steps / (totalNanos / 1e9),
+                    collector.envNanos() / 1e6 / chunks, collector.modelNanos() / 1e6 / chunks,
+                    encodeNanos / 1e6 / chunks, bytes);
         }
     }
 
-    /** What {@code ActorWorker.play} does per chunk, minus the network; returns the chunk's size. */
-    private static int realChunk(RolloutCollector collector, Rollout rollout, EpisodeBuffer episodes, long sequence,
-            long specHash) {
-        episodes.clear();
-        collector.collect(rollout, episodes);
+    /** The chunk as {@code ActorWorker} sends it; returns its size. */
+    private static int encode(Rollout rollout, EpisodeBuffer episodes, long sequence, long specHash) {
         return ChunkCodec.encode(rollout, "bench", sequence, 0, specHash, episodes).toByteArray().length;
-    }
-
-    /**
-     * {@code RolloutCollector.collect} step for step, through the same public calls, plus the
-     * chunk encoding, with the clock read at every boundary so that each nanosecond is charged
-     * to exactly one of three parts:
-     * <ul>
-     *   <li>model: reading the LSTM state, {@code PolicyInference.step}, sampling the actions,
-     *       storing observations, logits and actions, and resetting the state where done;
-     *   <li>env: {@code VectorEnv.step}, storing rewards and dones, draining finished episodes;
-     *   <li>encode: {@code ChunkCodec.encode(...).toByteArray()}.
-     * </ul>
-     */
-    private static final class TimedCollector {
-
-        private final VectorEnv env;
-        private final PolicyInference policy;
-        private final SplittableRandom rng;
-        private final long specHash;
-        private final int envs;
-        private final int obsSize;
-        private final int numActions;
-        private final float[] obs;
-        private final float[] out;
-        private final int[] actions;
-        private final float[] rewards;
-        private final boolean[] dones;
-        private final EpisodeBuffer episodes = new EpisodeBuffer();
-        long envNanos;
-        long modelNanos;
-        long encodeNanos;
-
-        TimedCollector(VectorEnv env, PolicyInference policy, long seed, long specHash) {
-            this.env = env;
-            this.policy = policy;
-            this.rng = new SplittableRandom(seed);
-            this.specHash = specHash;
-            this.envs = env.numEnvs();
-            this.obsSize = env.observationSize();
-            this.numActions = env.numActions();
-            this.obs = new float[envs * obsSize];
-            this.out = new float[envs * (numActions + 1)];
-            this.actions = new int[envs];
-            this.rewards = new float[envs];
-            this.dones = new boolean[envs];
-            env.reset(obs);
-            policy.resetAll();
-        }
-
-        void resetClock() {
-            envNanos = 0;
-            modelNanos = 0;
-            encodeNanos = 0;
-        }
-
-        int chunk(Rollout into, long sequence) {
-            long mark = System.nanoTime();
-            episodes.clear();
-            policy.readState(into.initialH, into.initialC);
-            int stride = numActions + 1;
-            for (int t = 0; t < into.unroll; t++) {
-                System.arraycopy(obs, 0, into.observations, t * envs * obsSize, envs * obsSize);
-                policy.step(obs, out);
-                for (int k = 0; k < envs; k++) {
-                    actions[k] = RolloutCollector.sample(out, k * stride, numActions, rng);
-                }
-                int base = t * envs;
-                for (int k = 0; k < envs; k++) {
-                    System.arraycopy(out, k * stride, into.behaviourLogits, (base + k) * numActions, numActions);
-                }
-                System.arraycopy(actions, 0, into.actions, base, envs);
-                long now = System.nanoTime();
-                modelNanos += now - mark;
-                mark = now;
-                env.step(actions, obs, rewards, dones);
-                System.arraycopy(rewards, 0, into.rewards, base, envs);
-                System.arraycopy(dones, 0, into.dones, base, envs);
-                now = System.nanoTime();
-                envNanos += now - mark;
-                mark = now;
-                policy.resetWhereDone(dones);
-            }
-            System.arraycopy(obs, 0, into.observations, into.unroll * envs * obsSize, envs * obsSize);
-            long now = System.nanoTime();
-            modelNanos += now - mark;
-            mark = now;
-            env.drainEpisodes(episodes);
-            now = System.nanoTime();
-            envNanos += now - mark;
-            mark = now;
-            int bytes = ChunkCodec.encode(into, "bench", sequence, 0, specHash, episodes).toByteArray().length;
-            encodeNanos += System.nanoTime() - mark;
-            return bytes;
-        }
     }
 
     private static double median(double[] x) {

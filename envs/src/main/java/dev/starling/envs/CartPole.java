@@ -1,7 +1,14 @@
-package dev.starling.common.env;
+package dev.starling.envs;
 
-import java.util.Objects;
 import java.util.SplittableRandom;
+
+import dev.starling.env.Action;
+import dev.starling.env.ActionSpace;
+import dev.starling.env.Box;
+import dev.starling.env.Discrete;
+import dev.starling.env.Environment;
+import dev.starling.env.Observation;
+import dev.starling.env.ObservationSpace;
 
 /**
  * Gymnasium {@code CartPole-v1}, reproduced exactly: same constants, Euler kinematics, termination
@@ -10,6 +17,9 @@ import java.util.SplittableRandom;
  *
  * <p>Observation (4 floats): {@code [x, x_dot, theta, theta_dot]}, computed in double precision and
  * rounded to float when written. Actions: 0 pushes the cart left, 1 pushes it right.
+ *
+ * <p>Falling over or leaving the track is {@link #terminated()}; reaching the step limit is
+ * {@link #truncated()}. Each reset draws the start state from {@code new SplittableRandom(seed)}.
  *
  * <p>Calling {@link #step} before {@link #reset} or after the episode ended throws {@link
  * IllegalStateException} (Gymnasium only warns; here it is always a caller bug).
@@ -32,57 +42,63 @@ public final class CartPole implements Environment {
     static final double X_THRESHOLD = 2.4;
     static final double RESET_BOUND = 0.05;
 
-    private final SplittableRandom rng;
+    static final ObservationSpace OBSERVATION_SPACE = Box.of(4);
+    static final ActionSpace ACTION_SPACE = new Discrete(2);
+
     private double x;
     private double xDot;
     private double theta;
     private double thetaDot;
     private int elapsedSteps;
     private boolean terminated;
-    private boolean ended;
+    private boolean truncated;
     private boolean running;
 
-    /** @param rng source of the reset states; owned by this environment from now on */
-    public CartPole(SplittableRandom rng) {
-        this.rng = Objects.requireNonNull(rng, "rng");
+    @Override
+    public ObservationSpace observationSpace() {
+        return OBSERVATION_SPACE;
     }
 
     @Override
-    public int observationSize() {
-        return 4;
+    public ActionSpace actionSpace() {
+        return ACTION_SPACE;
     }
 
     @Override
-    public int numActions() {
-        return 2;
+    public void reset(long seed, Observation observation) {
+        resetState(seed);
+        write(observation);
     }
 
     @Override
-    public void reset(float[] obs, int offset) {
-        resetState();
-        obs[offset] = (float) x;
-        obs[offset + 1] = (float) xDot;
-        obs[offset + 2] = (float) theta;
-        obs[offset + 3] = (float) thetaDot;
-    }
-
-    @Override
-    public float step(int action, float[] obs, int offset) {
-        float reward = advance(action);
-        obs[offset] = (float) x;
-        obs[offset + 1] = (float) xDot;
-        obs[offset + 2] = (float) theta;
-        obs[offset + 3] = (float) thetaDot;
+    public float step(Action action, Observation observation) {
+        float reward = advance(action.discrete());
+        write(observation);
         return reward;
     }
 
     @Override
-    public boolean episodeEnded() {
-        return ended;
+    public boolean terminated() {
+        return terminated;
+    }
+
+    @Override
+    public boolean truncated() {
+        return truncated;
+    }
+
+    private void write(Observation observation) {
+        float[] obs = observation.floats();
+        int offset = observation.offset();
+        obs[offset] = (float) x;
+        obs[offset + 1] = (float) xDot;
+        obs[offset + 2] = (float) theta;
+        obs[offset + 3] = (float) thetaDot;
     }
 
     /** Draws a new start state without writing an observation (shared with {@link MaskedCartPole}). */
-    void resetState() {
+    void resetState(long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
         // Same draw order as Gymnasium's uniform(size=(4,)): x, x_dot, theta, theta_dot.
         x = rng.nextDouble(-RESET_BOUND, RESET_BOUND);
         xDot = rng.nextDouble(-RESET_BOUND, RESET_BOUND);
@@ -90,7 +106,7 @@ public final class CartPole implements Environment {
         thetaDot = rng.nextDouble(-RESET_BOUND, RESET_BOUND);
         elapsedSteps = 0;
         terminated = false;
-        ended = false;
+        truncated = false;
         running = true;
     }
 
@@ -101,7 +117,7 @@ public final class CartPole implements Environment {
     float advance(int action) {
         if (!running) {
             throw new IllegalStateException(
-                    ended ? "step() called after the episode ended; call reset() first"
+                    terminated || truncated ? "step() called after the episode ended; call reset() first"
                           : "step() called before reset()");
         }
         // Expression order follows Gymnasium's cartpole.py so results agree to rounding.
@@ -122,8 +138,8 @@ public final class CartPole implements Environment {
         elapsedSteps++;
         terminated = x < -X_THRESHOLD || x > X_THRESHOLD
                 || theta < -THETA_THRESHOLD_RADIANS || theta > THETA_THRESHOLD_RADIANS;
-        ended = terminated || elapsedSteps >= MAX_EPISODE_STEPS;
-        running = !ended;
+        truncated = !terminated && elapsedSteps >= MAX_EPISODE_STEPS;
+        running = !terminated && !truncated;
         return 1.0f;
     }
 
@@ -134,7 +150,7 @@ public final class CartPole implements Environment {
         this.theta = theta;
         this.thetaDot = thetaDot;
         terminated = false;
-        ended = false;
+        truncated = false;
         running = true;
     }
 
@@ -156,10 +172,5 @@ public final class CartPole implements Environment {
 
     int elapsedSteps() {
         return elapsedSteps;
-    }
-
-    /** True if the last step left the bounds (as opposed to hitting the time limit). */
-    boolean terminated() {
-        return terminated;
     }
 }

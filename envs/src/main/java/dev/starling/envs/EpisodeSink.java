@@ -1,4 +1,4 @@
-package dev.starling.common.env;
+package dev.starling.envs;
 
 /**
  * Receives finished episodes from {@link VectorEnv#drainEpisodes(EpisodeSink)}.

@@ -1,7 +1,14 @@
-package dev.starling.common.env;
+package dev.starling.envs;
 
-import java.util.Objects;
 import java.util.SplittableRandom;
+
+import dev.starling.env.Action;
+import dev.starling.env.ActionSpace;
+import dev.starling.env.Box;
+import dev.starling.env.Discrete;
+import dev.starling.env.Environment;
+import dev.starling.env.Observation;
+import dev.starling.env.ObservationSpace;
 
 /**
  * POPGym's {@code RepeatPrevious} (Morad et al., "POPGym: Benchmarking Partially Observable
@@ -29,8 +36,8 @@ import java.util.SplittableRandom;
  *       right suit and {@code -1/(N-k)} for a wrong one, {@code N = 52 * numDecks}.
  *   <li><b>Episode length</b>: exactly {@code N - 1} steps (51 for one deck), so {@code N - k}
  *       steps (48) are scored. POPGym ends the episode on the step taken when one card is left in
- *       the deck (flagged as truncation in newer POPGym, termination in older; both are {@link
- *       #episodeEnded()} here).
+ *       the deck (flagged as truncation in newer POPGym, termination in older). Here it is {@link
+ *       #terminated()}: nothing follows the last card, so there is nothing to bootstrap.
  * </ul>
  *
  * <h2>Scores</h2>
@@ -42,8 +49,7 @@ import java.util.SplittableRandom;
  * {@code m} is how many of the 4 unscored last cards have it, so its return is {@code (2(13 - m) -
  * 48) / 48}, between {@code -0.625} and {@code -0.458}.
  *
- * <p>The deck is shuffled at every reset with this environment's {@link SplittableRandom}
- * (Fisher-Yates), starting from the ordered deck as POPGym does; cards are dealt from the end of
+ * <p>The deck is shuffled at every reset with {@code new SplittableRandom(seed)} (Fisher-Yates), starting from the ordered deck as POPGym does; cards are dealt from the end of
  * the shuffled order as POPGym's {@code Deck.deal} does. POPGym's {@code dealt_cards} counter only
  * feeds its privileged {@code get_state()} and is not part of the observation, so it is omitted.
  *
@@ -61,7 +67,9 @@ public final class RepeatPrevious implements Environment {
     /** Lag in the "easy" setting. */
     public static final int EASY_K = 4;
 
-    private final SplittableRandom rng;
+    static final ObservationSpace OBSERVATION_SPACE = Box.of(NUM_SUITS);
+    static final ActionSpace ACTION_SPACE = new Discrete(NUM_SUITS);
+
     private final int k;
     private final int numCards;
     private final float rewardScale;
@@ -75,19 +83,17 @@ public final class RepeatPrevious implements Environment {
     private boolean running;
 
     /** The "easy" setting: one deck, {@code k = 4}. */
-    public RepeatPrevious(SplittableRandom rng) {
-        this(rng, EASY_NUM_DECKS, EASY_K);
+    public RepeatPrevious() {
+        this(EASY_NUM_DECKS, EASY_K);
     }
 
     /**
      * General setting; POPGym's medium is {@code (2, 32)} and hard {@code (3, 64)}.
      *
-     * @param rng source of the shuffles; owned by this environment from now on
      * @param numDecks number of 52-card decks, which sets the episode length
      * @param k lag of the card to repeat, {@code 1 <= k < 52 * numDecks}
      */
-    public RepeatPrevious(SplittableRandom rng, int numDecks, int k) {
-        this.rng = Objects.requireNonNull(rng, "rng");
+    public RepeatPrevious(int numDecks, int k) {
         if (numDecks < 1) {
             throw new IllegalArgumentException("numDecks must be >= 1, got " + numDecks);
         }
@@ -103,17 +109,18 @@ public final class RepeatPrevious implements Environment {
     }
 
     @Override
-    public int observationSize() {
-        return NUM_SUITS;
+    public ObservationSpace observationSpace() {
+        return OBSERVATION_SPACE;
     }
 
     @Override
-    public int numActions() {
-        return NUM_SUITS;
+    public ActionSpace actionSpace() {
+        return ACTION_SPACE;
     }
 
     @Override
-    public void reset(float[] obs, int offset) {
+    public void reset(long seed, Observation observation) {
+        SplittableRandom rng = new SplittableRandom(seed);
         for (int i = 0; i < numCards; i++) {
             order[i] = i;
         }
@@ -127,11 +134,12 @@ public final class RepeatPrevious implements Environment {
         handSize = 0;
         ended = false;
         running = true;
-        deal(obs, offset);
+        deal(observation);
     }
 
     @Override
-    public float step(int action, float[] obs, int offset) {
+    public float step(Action chosen, Observation observation) {
+        int action = chosen.discrete();
         if (!running) {
             throw new IllegalStateException(
                     ended ? "step() called after the episode ended; call reset() first"
@@ -143,19 +151,26 @@ public final class RepeatPrevious implements Environment {
         if (handSize >= k) {
             reward = action == handSuits[handSize - k] ? rewardScale : -rewardScale;
         }
-        deal(obs, offset);
+        deal(observation);
         ended = last;
         running = !last;
         return reward;
     }
 
     @Override
-    public boolean episodeEnded() {
+    public boolean terminated() {
         return ended;
     }
 
+    @Override
+    public boolean truncated() {
+        return false;
+    }
+
     /** Deals the next card into the hand and writes its suit one-hot. */
-    private void deal(float[] obs, int offset) {
+    private void deal(Observation observation) {
+        float[] obs = observation.floats();
+        int offset = observation.offset();
         int card = order[--deckLen];
         // POPGym's suits_idx tiles arange(4) over ranks and decks, i.e. suit = card id mod 4.
         int suit = card % NUM_SUITS;

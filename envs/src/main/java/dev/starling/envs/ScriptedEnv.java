@@ -1,4 +1,12 @@
-package dev.starling.common.env;
+package dev.starling.envs;
+
+import dev.starling.env.Action;
+import dev.starling.env.ActionSpace;
+import dev.starling.env.Box;
+import dev.starling.env.Discrete;
+import dev.starling.env.Environment;
+import dev.starling.env.Observation;
+import dev.starling.env.ObservationSpace;
 
 /**
  * Deterministic environment for testing the learning pipeline: every quantity below can be
@@ -17,8 +25,8 @@ package dev.starling.common.env;
  *   <li><b>Actions</b>: 2.
  *   <li><b>Reward</b> of step {@code t}: {@code 1.0} if {@code action == t % 2}, else {@code 0.0}.
  *       The optimal actions are {@code 0, 1, 0, 1, ...}.
- *   <li><b>Episode</b>: ends after exactly {@code L} steps ({@link #episodeEnded()} is true after
- *       step {@code t = L-1}).
+ *   <li><b>Episode</b>: ends after exactly {@code L} steps ({@link #terminated()} is true after
+ *       step {@code t = L-1}). The seed of {@link #reset} is ignored.
  * </ul>
  *
  * <p>Returns: optimal {@code L}; always 0 gives {@code ceil(L/2)}; always 1 gives {@code
@@ -31,6 +39,9 @@ public final class ScriptedEnv implements Environment {
 
     /** Episode length used by the registry. */
     public static final int DEFAULT_EPISODE_LENGTH = 5;
+
+    static final ObservationSpace OBSERVATION_SPACE = Box.of(3);
+    static final ActionSpace ACTION_SPACE = new Discrete(2);
 
     private final int episodeLength;
     private int t;
@@ -52,26 +63,27 @@ public final class ScriptedEnv implements Environment {
     }
 
     @Override
-    public int observationSize() {
-        return 3;
+    public ObservationSpace observationSpace() {
+        return OBSERVATION_SPACE;
     }
 
     @Override
-    public int numActions() {
-        return 2;
+    public ActionSpace actionSpace() {
+        return ACTION_SPACE;
     }
 
     @Override
-    public void reset(float[] obs, int offset) {
+    public void reset(long seed, Observation observation) {
         episodesStarted++;
         t = 0;
         ended = false;
         running = true;
-        write(obs, offset);
+        write(observation);
     }
 
     @Override
-    public float step(int action, float[] obs, int offset) {
+    public float step(Action chosen, Observation observation) {
+        int action = chosen.discrete();
         if (!running) {
             throw new IllegalStateException(
                     ended ? "step() called after the episode ended; call reset() first"
@@ -81,13 +93,18 @@ public final class ScriptedEnv implements Environment {
         t++;
         ended = t >= episodeLength;
         running = !ended;
-        write(obs, offset);
+        write(observation);
         return reward;
     }
 
     @Override
-    public boolean episodeEnded() {
+    public boolean terminated() {
         return ended;
+    }
+
+    @Override
+    public boolean truncated() {
+        return false;
     }
 
     /** Steps per episode. */
@@ -95,7 +112,9 @@ public final class ScriptedEnv implements Environment {
         return episodeLength;
     }
 
-    private void write(float[] obs, int offset) {
+    private void write(Observation observation) {
+        float[] obs = observation.floats();
+        int offset = observation.offset();
         obs[offset] = (float) t / episodeLength;
         obs[offset + 1] = 1f;
         obs[offset + 2] = ((episodesStarted - 1) & 1) == 0 ? 0f : 1f;

@@ -1,0 +1,49 @@
+package dev.starling.envs;
+
+/**
+ * The caller-owned buffers of one {@link VectorEnv} step over {@code K} environments, reused
+ * from step to step so the hot path does not allocate. Made by {@link VectorEnv#newStep()}.
+ *
+ * <p>Before {@link VectorEnv#step}: the actions. After it: the next observations (for an
+ * environment whose episode ended, the first observation of its new episode), the rewards,
+ * {@code terminated} and {@code truncated} (at most one of them per environment), and for every
+ * truncated environment its episode's last observation in {@code finalObservations}, which the
+ * actor needs to bootstrap the value there.
+ */
+public final class VectorStep {
+
+    /** {@code [K]}: the action of each environment (discrete action spaces; empty otherwise). */
+    public final int[] discreteActions;
+    /**
+     * {@code [K, D]}: the action of each environment (continuous action spaces; empty otherwise),
+     * as sampled: the vector environment clips a copy to the bounds, this array keeps the sample.
+     */
+    public final float[] continuousActions;
+    /** {@code [K, observationSize]}: written by reset and step. */
+    public final float[] observations;
+    /** {@code [K]}. */
+    public final float[] rewards;
+    /** {@code [K]}: the step reached a terminal state (a new episode has started). */
+    public final boolean[] terminated;
+    /** {@code [K]}: the step hit a time limit (a new episode has started). */
+    public final boolean[] truncated;
+    /** {@code [K, observationSize]}: row k is the last observation of a truncated episode. */
+    public final float[] finalObservations;
+    /** How many environments the last step truncated. */
+    public int truncations;
+
+    VectorStep(int numEnvs, int observationSize, int discrete, int continuous) {
+        discreteActions = new int[discrete];
+        continuousActions = new float[continuous];
+        observations = new float[Math.multiplyExact(numEnvs, observationSize)];
+        rewards = new float[numEnvs];
+        terminated = new boolean[numEnvs];
+        truncated = new boolean[numEnvs];
+        finalObservations = new float[observations.length];
+    }
+
+    /** True if environment k's episode ended with the last step (terminated or truncated). */
+    public boolean done(int k) {
+        return terminated[k] || truncated[k];
+    }
+}
