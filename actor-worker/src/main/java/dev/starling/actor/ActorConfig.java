@@ -3,7 +3,7 @@ package dev.starling.actor;
 import java.time.Duration;
 import java.util.List;
 
-import dev.starling.common.grpc.Channels;
+import dev.starling.transport.Channels;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.rl.LossConfig;
 import dev.starling.env.EnvironmentDefinition;

@@ -17,10 +17,10 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 import com.google.protobuf.Message;
-import dev.starling.common.grpc.Backoff;
-import dev.starling.common.grpc.Channels;
-import dev.starling.common.grpc.Security;
-import dev.starling.common.metrics.Metrics;
+import dev.starling.transport.Backoff;
+import dev.starling.transport.Channels;
+import dev.starling.transport.Security;
+import dev.starling.transport.metrics.Metrics;
 import dev.starling.common.model.ActorCritic;
 import dev.starling.common.model.ModelSpecs;
 import dev.starling.common.model.ParameterCodec;
@@ -29,33 +29,27 @@ import dev.starling.common.model.Torch;
 import dev.starling.common.rl.ForwardPath;
 import dev.starling.common.rl.Rollout;
 import dev.starling.common.rl.TrainStep;
-import dev.starling.common.rl.UpdateStats;
 import dev.starling.common.rollout.EpisodeBuffer;
 import dev.starling.common.rollout.ReturnTracker;
 import dev.starling.common.rollout.RolloutCollector;
-import dev.starling.common.wire.ChunkCodec;
-import dev.starling.common.wire.Lineage;
-import dev.starling.proto.v1.ChunkAck;
-import dev.starling.proto.v1.GradientAck;
-import dev.starling.proto.v1.GradientUpdate;
-import dev.starling.proto.v1.LearnerGrpc;
+import dev.starling.transport.wire.Lineage;
 import dev.starling.proto.v1.ModelSpec;
-import dev.starling.proto.v1.ParameterServerGrpc;
 import dev.starling.proto.v1.Parameters;
 import dev.starling.envs.VectorEnv;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
-import io.grpc.stub.ClientResponseObserver;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 
 /**
- * One actor (IMPALA mode): plays K environments with the LSTM policy, batched over the
- * environments, and streams chunks of T steps to the learner; takes new weights from the
- * parameter server between chunks, so every chunk has exactly one {@code policy_version}.
+ * One actor: plays K environments with the LSTM policy, batched over the environments, and
+ * hands every rollout of T steps to its mode's {@link RolloutDelivery} (impala: the chunk to the
+ * learner; a3c: its loss gradient to the parameter server), streaming what it makes; takes new
+ * weights from the parameter server between rollouts, so every rollout has exactly one
+ * {@code policy_version}. The play loop is the same in every mode.
  *
  * <p>Lifecycle: NEW -> {@link #start()} -> RUNNING -> {@link #close()} -> CLOSED; a fatal error
  * (the learner answers INVALID_ARGUMENT or FAILED_PRECONDITION, the parameter server holds weights
@@ -150,6 +144,8 @@ public final class ActorWorker implements AutoCloseable {
     private final AtomicLong reconnects = new AtomicLong();
     private volatile double averageReturn;
 
+    /** What this actor's mode does with a finished rollout; set on the actor thread before the first send. */
+    private volatile RolloutDelivery delivery;
     /** Confined to the actor thread: the current learner call, or null between calls. */
     private AckedStream<Message, Message> stream;
     /** Confined to the actor thread: a learner stream was opened before (the next is a reconnect). */
@@ -348,8 +344,11 @@ public final class ActorWorker implements AutoCloseable {
             VectorEnv env = new VectorEnv(config.env(), config.numEnvs(), seeds.nextLong());
             policy = new PolicyInference(model, config.numEnvs());
             RolloutCollector collector = new RolloutCollector(env, policy, model.distribution(), seeds.nextLong());
-            TrainStep gradients = config.a3c() ? TrainStep.forGradients(model, config.a3cLoss(), ForwardPath.FAST) : null;
-            play(codec, collector, gradients, new Rollout(config.unroll(), config.numEnvs(), model.config()));
+            delivery = config.a3c()
+                    ? new GradientDelivery(config.actorId(), parameterServerChannel, config.parameterServer(), codec,
+                            TrainStep.forGradients(model, config.a3cLoss(), ForwardPath.FAST))
+                    : new ChunkDelivery(config.actorId(), learnerChannel, config.learner(), codec.specHash());
+            play(codec, collector, new Rollout(config.unroll(), config.numEnvs(), model.config()));
         } catch (InterruptedException e) {
             failure = new ActorFailedException("actor " + config.actorId() + ": the actor thread was interrupted", e);
         } catch (Throwable t) {
@@ -367,60 +366,33 @@ public final class ActorWorker implements AutoCloseable {
     }
 
     /**
-     * The main loop: swap weights, collect a chunk, send it (IMPALA) or send its loss gradient
-     * (A3C, when {@code gradients} is not null); until stopped.
+     * The main loop, the same in every mode: swap weights, collect a rollout, hand it to the
+     * mode's {@link RolloutDelivery}, send what it makes; until stopped.
      */
-    private void play(ParameterCodec codec, RolloutCollector collector, TrainStep gradients, Rollout rollout)
-            throws InterruptedException {
+    private void play(ParameterCodec codec, RolloutCollector collector, Rollout rollout) throws InterruptedException {
         EpisodeBuffer finished = new EpisodeBuffer();
         ReturnTracker tracker = new ReturnTracker();
         Backoff backoff = Backoff.reconnect();
-        long specHash = codec.specHash();
         long sequence = 0;
         while (!stopping) {
             checkWeightsStream();
             Parameters newest = weights.newest();
             if (newest != null && Lineage.supersedes(newest, playing)) {
-                // Between chunks only: every action of a chunk comes from one version.
+                // Between rollouts only: every action of a rollout comes from one version.
                 load(codec, newest);
             }
             finished.clear();
             collector.collect(rollout, finished);
             recordEpisodes(finished, tracker);
-            Message message;
-            if (gradients == null) {
-                message = ChunkCodec.encode(rollout, config.actorId(), sequence, playing.getVersion(),
-                        playing.getIncarnation(), specHash, finished);
-            } else {
-                UpdateStats stats = gradients.computeGradients(rollout);
-                if (!stats.applied()) {
-                    // A non-finite loss or gradient: nothing worth sending (counted by the step).
-                    continue;
-                }
-                message = gradientUpdate(codec, rollout, sequence, specHash, finished);
+            Message message = delivery.message(rollout, playing, sequence, finished);
+            if (message == null) {
+                continue;
             }
             if (!deliver(message, sequence, rollout.frames(), backoff)) {
                 return;
             }
             sequence++;
         }
-    }
-
-    private GradientUpdate gradientUpdate(ParameterCodec codec, Rollout rollout, long sequence, long specHash,
-            EpisodeBuffer finished) {
-        GradientUpdate.Builder b = GradientUpdate.newBuilder()
-                .setActorId(config.actorId())
-                .setSequence(sequence)
-                .setBaseVersion(playing.getVersion())
-                .setBaseIncarnation(playing.getIncarnation())
-                .setSpecHash(specHash)
-                .setGradient(codec.encodeGradients())
-                .setFrames(rollout.frames());
-        for (int i = 0; i < finished.size(); i++) {
-            b.addEpisodeReturns(finished.returnAt(i));
-            b.addEpisodeLengths(finished.lengthAt(i));
-        }
-        return b.build();
     }
 
     /**
@@ -459,42 +431,20 @@ public final class ActorWorker implements AutoCloseable {
             reconnects.incrementAndGet();
             reconnectCounter.increment();
         }
-        ManagedChannel upstream = config.a3c() ? parameterServerChannel : learnerChannel;
+        ManagedChannel upstream = delivery.channel();
         if (upstream.getState(false) == ConnectivityState.TRANSIENT_FAILURE) {
             // Our backoff decides when to try; do not also wait out the channel's own.
             upstream.resetConnectBackoff();
         }
         streamOpened = true;
         AckedStream<Message, Message> s = new AckedStream<>(lock, changed, config.maxInFlight(), config.ackTimeout(),
-                ActorWorker::ackSequence, this::onAck);
+                delivery::ackSequence, this::onAck);
         stream = s;
         try {
-            if (config.a3c()) {
-                ParameterServerGrpc.newStub(upstream).pushGradients(typed(s));
-            } else {
-                LearnerGrpc.newStub(upstream).pushTrajectories(typed(s));
-            }
+            delivery.open(s);
         } catch (RuntimeException e) {
             s.onError(e);
         }
-    }
-
-    /**
-     * The stream handles both protocols as plain protobuf messages; each call only ever sends
-     * the request type of its stub and receives its ack type, so the narrowing is safe.
-     */
-    @SuppressWarnings("unchecked")
-    private static <Req, Ack> ClientResponseObserver<Req, Ack> typed(AckedStream<Message, Message> s) {
-        return (ClientResponseObserver<Req, Ack>) (ClientResponseObserver<?, ?>) s;
-    }
-
-    private static long ackSequence(Message ack) {
-        return ack instanceof ChunkAck c ? c.getSequence() : ((GradientAck) ack).getSequence();
-    }
-
-    /** Where this actor's stream goes, for messages. */
-    private String upstreamName() {
-        return config.a3c() ? "parameter server at " + config.parameterServer() : "learner at " + config.learner();
     }
 
     private void handleStreamFailure(Backoff backoff) {
@@ -505,8 +455,8 @@ public final class ActorWorker implements AutoCloseable {
         boolean hadAcks = failed.acks() > 0;
         failed.cancel("abandoned after " + status.getCode());
         if (Statuses.isFatal(status.getCode())) {
-            throw new ActorFailedException("the " + upstreamName() + " rejected actor " + config.actorId()
-                    + "'s " + (config.a3c() ? "gradient" : "trajectory") + " stream (" + Statuses.describe(status)
+            throw new ActorFailedException("the " + delivery.upstreamName() + " rejected actor " + config.actorId()
+                    + "'s " + delivery.kind() + " stream (" + Statuses.describe(status)
                     + "); not retrying: this is a configuration mismatch (mode, environment, model sizes, unroll)"
                     + " or a bug");
         }
@@ -521,7 +471,7 @@ public final class ActorWorker implements AutoCloseable {
         }
         if (newOutage) {
             LOG.log(Level.WARNING, "actor {0}: stream to the {1} failed ({2}); {3} unacked chunk(s)"
-                    + " lost; reconnecting with backoff", config.actorId(), upstreamName(),
+                    + " lost; reconnecting with backoff", config.actorId(), delivery.upstreamName(),
                     Statuses.describe(status), lost);
         } else {
             LOG.log(Level.DEBUG, "actor {0}: stream attempt failed ({1})", config.actorId(),
@@ -537,14 +487,14 @@ public final class ActorWorker implements AutoCloseable {
     private void onAck(Message ack, AckedStream.InFlight sent) {
         chunksAcked.incrementAndGet();
         ackedCounter.increment();
-        boolean accepted = ack instanceof ChunkAck c ? c.getAccepted() : ((GradientAck) ack).getApplied();
+        boolean accepted = delivery.accepted(ack);
         if (!accepted) {
             chunksDropped.incrementAndGet();
             droppedCounter.increment();
         }
         if (outage) {
             outage = false;
-            LOG.log(Level.INFO, "actor {0}: stream to the {1} restored", config.actorId(), upstreamName());
+            LOG.log(Level.INFO, "actor {0}: stream to the {1} restored", config.actorId(), delivery.upstreamName());
         }
     }
 

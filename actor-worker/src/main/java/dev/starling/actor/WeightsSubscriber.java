@@ -10,8 +10,8 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
-import dev.starling.common.grpc.Backoff;
-import dev.starling.common.wire.Lineage;
+import dev.starling.transport.Backoff;
+import dev.starling.transport.wire.Lineage;
 import dev.starling.proto.v1.ParameterServerGrpc;
 import dev.starling.proto.v1.Parameters;
 import dev.starling.proto.v1.WatchParametersRequest;

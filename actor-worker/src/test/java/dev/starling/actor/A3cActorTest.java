@@ -9,7 +9,7 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import dev.starling.common.grpc.GrpcCleanupExtension;
+import dev.starling.transport.GrpcCleanupExtension;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.rl.LossConfig;
 import dev.starling.proto.v1.GetParametersRequest;

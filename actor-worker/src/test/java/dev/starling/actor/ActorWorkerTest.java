@@ -7,21 +7,21 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.starling.common.grpc.GrpcCleanupExtension;
+import dev.starling.transport.GrpcCleanupExtension;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
-import dev.starling.common.metrics.Metrics;
+import dev.starling.transport.metrics.Metrics;
 import dev.starling.common.model.ActorCritic;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.model.ModelSpecs;
 import dev.starling.common.rl.Rollout;
-import dev.starling.common.wire.ChunkCodec;
-import dev.starling.common.wire.ChunkLimits;
-import dev.starling.common.wire.InvalidMessageException;
+import dev.starling.transport.wire.ChunkCodec;
+import dev.starling.transport.wire.ChunkLimits;
+import dev.starling.transport.wire.InvalidMessageException;
 import dev.starling.proto.v1.TrajectoryChunk;
 import io.grpc.Status;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

@@ -1,6 +1,6 @@
 package dev.starling.actor;
 
-import dev.starling.common.grpc.GrpcCleanupExtension;
+import dev.starling.transport.GrpcCleanupExtension;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;

@@ -4,12 +4,12 @@ import static dev.starling.actor.Cluster.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.starling.common.grpc.GrpcCleanupExtension;
+import dev.starling.transport.GrpcCleanupExtension;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import dev.starling.common.grpc.Servers;
+import dev.starling.transport.Servers;
 import dev.starling.common.model.ActorCritic;
 import dev.starling.proto.v1.ParameterServerGrpc;
 import dev.starling.proto.v1.PublishParametersRequest;

@@ -9,8 +9,8 @@ import java.util.logging.Logger;
 
 import dev.starling.actor.ActorConfig;
 import dev.starling.actor.ActorWorker;
-import dev.starling.common.metrics.Metrics;
-import dev.starling.common.metrics.MetricsServer;
+import dev.starling.transport.metrics.Metrics;
+import dev.starling.transport.metrics.MetricsServer;
 import dev.starling.env.EnvironmentDefinition;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import picocli.CommandLine.Command;

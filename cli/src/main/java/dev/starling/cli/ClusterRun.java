@@ -16,8 +16,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
-import dev.starling.common.grpc.Channels;
-import dev.starling.common.grpc.Security;
+import dev.starling.transport.Channels;
+import dev.starling.transport.Security;
 import dev.starling.proto.v1.LearnerGrpc;
 import dev.starling.proto.v1.LearnerStatus;
 import dev.starling.proto.v1.LearnerStatusRequest;

@@ -26,9 +26,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
-import dev.starling.common.grpc.Role;
-import dev.starling.common.grpc.Security;
-import dev.starling.common.grpc.TokenRoles;
+import dev.starling.transport.Role;
+import dev.starling.transport.Security;
+import dev.starling.transport.TokenRoles;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;

@@ -33,8 +33,9 @@ final class EnvironmentOptions {
 
     /** The chosen environment; throws {@link IllegalArgumentException} listing the known names. */
     EnvironmentDefinition definition() {
+        EnvironmentRegistry loaded = registry();
         try {
-            return registry().get(env);
+            return loaded.get(env);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--env: " + e.getMessage(), e);
         }

@@ -3,8 +3,8 @@ package dev.starling.cli;
 import java.util.concurrent.Callable;
 import java.util.logging.Logger;
 
-import dev.starling.common.metrics.Metrics;
-import dev.starling.common.metrics.MetricsServer;
+import dev.starling.transport.metrics.Metrics;
+import dev.starling.transport.metrics.MetricsServer;
 import dev.starling.learner.Learner;
 import dev.starling.learner.LearnerConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;

@@ -6,8 +6,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
-import dev.starling.common.grpc.Role;
-import dev.starling.common.grpc.Security;
+import dev.starling.transport.Role;
+import dev.starling.transport.Security;
 
 /**
  * Throwaway credentials for one {@code starling train --secure} run on loopback, in

@@ -4,8 +4,8 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.logging.Logger;
 
-import dev.starling.common.metrics.Metrics;
-import dev.starling.common.metrics.MetricsServer;
+import dev.starling.transport.metrics.Metrics;
+import dev.starling.transport.metrics.MetricsServer;
 import dev.starling.ps.ParameterServer;
 import dev.starling.ps.ParameterServerConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;

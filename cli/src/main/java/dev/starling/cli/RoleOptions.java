@@ -9,10 +9,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.logging.Logger;
 
-import dev.starling.common.grpc.Channels;
-import dev.starling.common.grpc.Role;
-import dev.starling.common.grpc.Security;
-import dev.starling.common.metrics.MetricsServer;
+import dev.starling.transport.Channels;
+import dev.starling.transport.Role;
+import dev.starling.transport.Security;
+import dev.starling.transport.metrics.MetricsServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;

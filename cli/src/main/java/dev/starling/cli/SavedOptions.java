@@ -46,7 +46,12 @@ final class SavedOptions {
         Map<String, String> values = new TreeMap<>();
         for (OptionSpec o : saved(train)) {
             Object v = o.getValue();
-            if (v != null) {
+            if (v instanceof java.util.Collection<?> list) {
+                // Written as the option reads it back: comma-separated (its split), none if empty.
+                if (!list.isEmpty()) {
+                    values.put(key(o), String.join(",", list.stream().map(String::valueOf).toList()));
+                }
+            } else if (v != null) {
                 values.put(key(o), String.valueOf(v));
             }
         }

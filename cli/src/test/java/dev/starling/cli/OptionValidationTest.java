@@ -43,7 +43,9 @@ class OptionValidationTest {
         // The launcher's own:
         "--max-seconds -5              | starling train: --max-seconds must be finite and >= 0 (0 = no limit), got -5.0",
         "--actors 0                    | starling train: --actors must be in [1, 256], got 0",
-        "--env pong                    | starling train: --env: unknown environment 'pong'; valid names: cartpole, masked-cartpole, repeat-previous, scripted",
+        "--env pong                    | starling train: --env: unknown environment 'pong'; known: cartpole, masked-cartpole, repeat-previous, scripted, pendulum (add your own with --env-jar PATH)",
+        "--env-jar /nonexistent.jar    | starling train: --env-jar /nonexistent.jar: no such file",
+        "--env scripted --max-frames 0 --max-seconds 0 | starling train: environment 'scripted' states no reward threshold: give --target-return, --max-frames or --max-seconds, or the run never ends",
         "--unroll abc                  | starling train: Invalid value for option '--unroll': 'abc' is not an int (see 'starling train --help')",
     })
     void aBadTrainOptionIsOneLineAndStartsNothing(String options, String expected, @TempDir Path dir) {
@@ -63,7 +65,9 @@ class OptionValidationTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
-        "learner --unroll 0                 | starling learner: --unroll must be in [1, 1024], got 0",
+        "learner --observation-space box(2) --action-space discrete(2) --unroll 0 | starling learner: --unroll must be in [1, 1024], got 0",
+        "learner --unroll 1                 | starling learner: --observation-space is required: this role builds the model without loading the environment; `starling envs` prints the spaces of every environment",
+        "learner --observation-space box(2) --action-space box(2) | starling learner: --action-space: action space 'box(2)': a continuous action box needs finite bounds, such as box(-1,1;2)",
         "actor --num-envs 100000            | starling actor: --num-envs must be in [1, 4096], got 100000",
         "parameter-server --keep-checkpoints 0 | starling parameter-server: --keep-checkpoints must be at least 1, got 0",
     })

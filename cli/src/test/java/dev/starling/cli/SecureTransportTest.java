@@ -16,10 +16,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
-import dev.starling.common.grpc.Channels;
-import dev.starling.common.grpc.Role;
-import dev.starling.common.grpc.Security;
-import dev.starling.common.metrics.Metrics;
+import dev.starling.transport.Channels;
+import dev.starling.transport.Role;
+import dev.starling.transport.Security;
+import dev.starling.transport.metrics.Metrics;
 import dev.starling.learner.Learner;
 import dev.starling.learner.LearnerConfig;
 import dev.starling.proto.v1.ChunkAck;
@@ -212,7 +212,7 @@ class SecureTransportTest {
         Path empty = Files.writeString(dir.resolve("empty-token"), "\n");
         err = new StringWriter();
         code = Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "learner", "--port", "0",
-                "--auth-token-file", empty.toString());
+                "--observation-space", "box(2)", "--action-space", "discrete(2)", "--auth-token-file", empty.toString());
         assertEquals(2, code, err.toString());
         assertTrue(err.toString().contains("is empty"), err.toString());
 

@@ -10,11 +10,11 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
-import dev.starling.common.grpc.Backoff;
-import dev.starling.common.grpc.Channels;
-import dev.starling.common.grpc.Security;
-import dev.starling.common.grpc.Servers;
-import dev.starling.common.metrics.Metrics;
+import dev.starling.transport.Backoff;
+import dev.starling.transport.Channels;
+import dev.starling.transport.Security;
+import dev.starling.transport.Servers;
+import dev.starling.transport.metrics.Metrics;
 import dev.starling.common.model.ActorCritic;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.model.ModelSpecs;

@@ -5,10 +5,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 
-import dev.starling.common.grpc.Channels;
+import dev.starling.transport.Channels;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.rl.LossConfig;
-import dev.starling.common.wire.ChunkLimits;
+import dev.starling.transport.wire.ChunkLimits;
 import dev.starling.env.EnvironmentDefinition;
 import dev.starling.envs.EnvironmentRegistry;
 

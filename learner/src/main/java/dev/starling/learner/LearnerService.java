@@ -7,13 +7,13 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Supplier;
 
-import dev.starling.common.metrics.Metrics;
+import dev.starling.transport.metrics.Metrics;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.rl.Rollout;
-import dev.starling.common.wire.ChunkCodec;
-import dev.starling.common.wire.ChunkLimits;
-import dev.starling.common.wire.InvalidMessageException;
-import dev.starling.common.wire.RequestParsing;
+import dev.starling.transport.wire.ChunkCodec;
+import dev.starling.transport.wire.ChunkLimits;
+import dev.starling.transport.wire.InvalidMessageException;
+import dev.starling.transport.wire.RequestParsing;
 import dev.starling.proto.v1.ChunkAck;
 import dev.starling.proto.v1.LearnerGrpc;
 import dev.starling.proto.v1.LearnerStatus;

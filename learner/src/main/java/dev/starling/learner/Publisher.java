@@ -6,8 +6,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
-import dev.starling.common.grpc.Backoff;
-import dev.starling.common.grpc.Channels;
+import dev.starling.transport.Backoff;
+import dev.starling.transport.Channels;
 import dev.starling.common.model.ModelSpecs;
 import dev.starling.proto.v1.GetParametersRequest;
 import dev.starling.proto.v1.OptimizerState;

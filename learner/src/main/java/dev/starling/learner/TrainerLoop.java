@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 
-import dev.starling.common.metrics.Metrics;
+import dev.starling.transport.metrics.Metrics;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.model.ParameterCodec;
 import dev.starling.common.rl.Optimizer;

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.starling.common.grpc.FuzzSupport;
-import dev.starling.common.grpc.GrpcCleanupExtension;
+import dev.starling.transport.FuzzSupport;
+import dev.starling.transport.GrpcCleanupExtension;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;

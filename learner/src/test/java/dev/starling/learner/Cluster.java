@@ -2,19 +2,19 @@ package dev.starling.learner;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.starling.common.grpc.GrpcCleanupExtension;
-import dev.starling.common.grpc.StreamClient;
+import dev.starling.transport.GrpcCleanupExtension;
+import dev.starling.transport.StreamClient;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
-import dev.starling.common.metrics.Metrics;
+import dev.starling.transport.metrics.Metrics;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.rl.Rollout;
 import dev.starling.common.rl.RolloutFixtures;
 import dev.starling.common.rollout.EpisodeBuffer;
-import dev.starling.common.wire.ChunkCodec;
+import dev.starling.transport.wire.ChunkCodec;
 import dev.starling.proto.v1.ChunkAck;
 import dev.starling.proto.v1.GetParametersRequest;
 import dev.starling.proto.v1.GetParametersResponse;

@@ -5,7 +5,7 @@ import static dev.starling.learner.Cluster.chunk;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.starling.common.grpc.GrpcCleanupExtension;
+import dev.starling.transport.GrpcCleanupExtension;
 import java.util.HashSet;
 import java.util.Set;
 

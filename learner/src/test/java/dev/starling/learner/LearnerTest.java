@@ -10,14 +10,14 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.starling.common.grpc.GrpcCleanupExtension;
+import dev.starling.transport.GrpcCleanupExtension;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 
-import dev.starling.common.grpc.Channels;
-import dev.starling.common.metrics.Metrics;
+import dev.starling.transport.Channels;
+import dev.starling.transport.metrics.Metrics;
 import dev.starling.common.model.ActorCritic;
 import dev.starling.common.model.ModelSpecs;
 import dev.starling.common.model.ParameterCodec;
@@ -25,7 +25,7 @@ import dev.starling.common.model.Torch;
 import dev.starling.common.rl.Rollout;
 import dev.starling.common.rl.RolloutFixtures;
 import dev.starling.common.rollout.EpisodeBuffer;
-import dev.starling.common.wire.ChunkCodec;
+import dev.starling.transport.wire.ChunkCodec;
 import dev.starling.proto.v1.ChunkAck;
 import dev.starling.proto.v1.GetParametersResponse;
 import dev.starling.proto.v1.LearnerGrpc;

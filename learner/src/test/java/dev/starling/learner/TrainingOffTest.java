@@ -7,8 +7,8 @@ import static dev.starling.learner.Cluster.chunk;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.starling.common.grpc.GrpcCleanupExtension;
-import dev.starling.common.metrics.Metrics;
+import dev.starling.transport.GrpcCleanupExtension;
+import dev.starling.transport.metrics.Metrics;
 import dev.starling.proto.v1.LearnerStatus;
 import io.grpc.Status;
 import org.junit.jupiter.api.Test;

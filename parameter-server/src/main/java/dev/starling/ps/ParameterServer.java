@@ -14,8 +14,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import com.google.protobuf.Timestamp;
-import dev.starling.common.grpc.Security;
-import dev.starling.common.grpc.Servers;
+import dev.starling.transport.Security;
+import dev.starling.transport.Servers;
 import dev.starling.proto.v1.Checkpoint;
 import dev.starling.proto.v1.LearnerStatus;
 import dev.starling.proto.v1.ParameterServerGrpc;

@@ -7,8 +7,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
-import dev.starling.common.metrics.Metrics;
-import dev.starling.common.wire.RequestParsing;
+import dev.starling.transport.metrics.Metrics;
+import dev.starling.transport.wire.RequestParsing;
 import dev.starling.proto.v1.GetParametersRequest;
 import dev.starling.proto.v1.GetParametersResponse;
 import dev.starling.proto.v1.GradientAck;

@@ -7,7 +7,7 @@ import java.util.OptionalLong;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
-import dev.starling.common.metrics.Metrics;
+import dev.starling.transport.metrics.Metrics;
 import dev.starling.common.model.ModelSpecs;
 import dev.starling.proto.v1.OptimizerState;
 import dev.starling.proto.v1.Parameters;

@@ -21,8 +21,8 @@ import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 import com.google.protobuf.ByteString;
-import dev.starling.common.grpc.GrpcCleanupExtension;
-import dev.starling.common.metrics.Metrics;
+import dev.starling.transport.GrpcCleanupExtension;
+import dev.starling.transport.metrics.Metrics;
 import dev.starling.common.model.ActorCritic;
 import dev.starling.common.model.ModelSpecs;
 import dev.starling.common.model.Torch;

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.starling.common.grpc.FuzzSupport;
-import dev.starling.common.grpc.GrpcCleanupExtension;
+import dev.starling.transport.FuzzSupport;
+import dev.starling.transport.GrpcCleanupExtension;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 

@@ -1,7 +1,7 @@
 package dev.starling.ps;
 
-import dev.starling.common.grpc.GrpcCleanupExtension;
-import dev.starling.common.grpc.StreamClient;
+import dev.starling.transport.GrpcCleanupExtension;
+import dev.starling.transport.StreamClient;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;

@@ -3,7 +3,7 @@ package dev.starling.ps;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.starling.common.grpc.GrpcCleanupExtension;
+import dev.starling.transport.GrpcCleanupExtension;
 import java.util.concurrent.TimeUnit;
 
 import dev.starling.proto.v1.GetParametersRequest;

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.starling.common.grpc.GrpcCleanupExtension;
-import dev.starling.common.grpc.StreamClient;
+import dev.starling.transport.GrpcCleanupExtension;
+import dev.starling.transport.StreamClient;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -18,7 +18,7 @@ import dev.starling.common.rollout.RolloutCollector;
 import dev.starling.env.EnvironmentDefinition;
 import dev.starling.envs.EnvironmentRegistry;
 import dev.starling.envs.VectorEnv;
-import dev.starling.common.wire.ChunkCodec;
+import dev.starling.transport.wire.ChunkCodec;
 
 /**
  * The actors' ceiling for the roofline: {@code actors} threads, each doing an actor's whole

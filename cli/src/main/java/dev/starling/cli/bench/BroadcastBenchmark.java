@@ -13,7 +13,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
-import dev.starling.common.grpc.Channels;
+import dev.starling.transport.Channels;
 import dev.starling.common.model.ActorCritic;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.env.Box;

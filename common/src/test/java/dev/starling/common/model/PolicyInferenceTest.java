@@ -1,5 +1,6 @@
 package dev.starling.common.model;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,28 +14,42 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 
-/** The actor's batched LSTM cell must equal the learner's LSTM on the same inputs. */
+/** The actor's batched LSTM cell must equal the learner's LSTM on the same inputs, for every space. */
 class PolicyInferenceTest {
 
     private static final ModelConfig CONFIG = TestConfigs.discrete(4, 2, 16, 32);
 
-    @Test
-    void cellStepsEqualLearnerLstmIncludingResetsAndStoredState() {
+    /** Discrete, continuous, and a two-layer encoder. */
+    static java.util.stream.Stream<ModelConfig> configs() {
+        return java.util.stream.Stream.of(CONFIG, TestConfigs.continuous(4, 3, 16, 32),
+                new ModelConfig(dev.starling.env.Box.of(4), dev.starling.env.Box.bounded(-1, 1, 2),
+                        java.util.List.of(24, 16), 32));
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.MethodSource("configs")
+    void cellStepsEqualLearnerLstmIncludingResetsAndStoredState(ModelConfig config) {
         int t = 10;
         int k = 6;
-        try (ActorCritic model = new ActorCritic(CONFIG, 3, Torch.device("cpu"));
+        try (ActorCritic model = new ActorCritic(config, 3, Torch.device("cpu"));
                 PolicyInference policy = new PolicyInference(model, k)) {
-            Rollout r = RolloutFixtures.random(CONFIG, t, k, RolloutFixtures.Dones.RANDOM, 11);
+            Rollout r = RolloutFixtures.random(config, t, k, RolloutFixtures.Dones.RANDOM, 11);
             Arrays.fill(r.initialH, 0f);
             Arrays.fill(r.initialC, 0f);
-            int out = CONFIG.policyOutputs() + 1;
+            int out = config.policyOutputs() + 1;
             float[] actor = new float[(t + 1) * k * out];
-            float[] obs = new float[k * CONFIG.observationSize()];
+            float[] peeked = new float[k];
+            float[] obs = new float[k * config.observationSize()];
             float[] step = new float[k * out];
             boolean[] done = new boolean[k];
             for (int s = 0; s <= t; s++) {
                 System.arraycopy(r.observations, s * obs.length, obs, 0, obs.length);
+                // peekValues sees the next observation as step would, and leaves the state alone.
+                policy.peekValues(obs, peeked);
                 policy.step(obs, step);
+                for (int j = 0; j < k; j++) {
+                    assertEquals(step[j * out + out - 1], peeked[j], 1e-6, "peeked value of env " + j);
+                }
                 System.arraycopy(step, 0, actor, s * step.length, step.length);
                 if (s < t) {
                     System.arraycopy(r.dones, s * k, done, 0, k);
@@ -43,9 +58,9 @@ class PolicyInferenceTest {
             }
             float[] learner;
             try (PointerScope scope = new PointerScope()) {
-                Tensor o = Torch.floats(r.observations, model.device(), t + 1, k, CONFIG.observationSize());
-                Tensor h0 = Torch.floats(r.initialH, model.device(), k, CONFIG.lstmSize());
-                Tensor c0 = Torch.floats(r.initialC, model.device(), k, CONFIG.lstmSize());
+                Tensor o = Torch.floats(r.observations, model.device(), t + 1, k, config.observationSize());
+                Tensor h0 = Torch.floats(r.initialH, model.device(), k, config.lstmSize());
+                Tensor c0 = Torch.floats(r.initialC, model.device(), k, config.lstmSize());
                 learner = Torch.toArray(SequenceForward.run(model, o, h0, c0, r.dones, t, k, ForwardPath.FAST).detach());
             }
             double worst = 0;

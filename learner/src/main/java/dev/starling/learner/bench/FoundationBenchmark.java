@@ -26,7 +26,7 @@ import dev.starling.common.rollout.RolloutCollector;
 import dev.starling.env.EnvironmentDefinition;
 import dev.starling.envs.EnvironmentRegistry;
 import dev.starling.envs.VectorEnv;
-import dev.starling.common.wire.ChunkCodec;
+import dev.starling.transport.wire.ChunkCodec;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
