@@ -40,7 +40,8 @@ import org.junit.jupiter.api.io.TempDir;
 class EvalCommandTest {
 
     private static final ModelConfig SCRIPTED = new ModelConfig(Box.of(3), new Discrete(2), List.of(8), 8);
-    private static final ModelConfig PENDULUM = new ModelConfig(Box.of(3), Box.bounded(-2f, 2f, 1), List.of(8), 8);
+    private static final ModelConfig PENDULUM = new ModelConfig(
+            EnvironmentRegistry.builtIn().get("pendulum").observationSpace(), Box.bounded(-2f, 2f, 1), List.of(8), 8);
 
     @Test
     void evalReportsTheExactReturnOfKnownPolicies(@TempDir Path dir) throws Exception {

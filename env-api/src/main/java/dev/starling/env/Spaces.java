@@ -59,7 +59,8 @@ public final class Spaces {
             return "-inf";
         }
         if (v == Math.rint(v) && Math.abs(v) < 1e7) {
-            return Integer.toString((int) v);
+            // -0 keeps its sign: Box compares bounds bit for bit, so the text must round-trip.
+            return (Float.floatToRawIntBits(v) == Float.floatToRawIntBits(-0f) ? "-" : "") + (int) v;
         }
         return Float.toString(v);
     }

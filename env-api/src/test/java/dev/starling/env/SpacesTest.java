@@ -77,7 +77,8 @@ class SpacesTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"box(2)", "box(3,4)", "box(-2,2;1)", "box([-1 -2],[1 2];2)", "box(0,inf;2)",
-        "box(-inf,0;1,2)", "box(-0.5,1.5;2)", "box([-1.25 0 3],[1e-05 1 4];3)", "image(1,42,42)", "image(3,84,84)"})
+        "box(-inf,0;1,2)", "box(-0.5,1.5;2)", "box([-1.25 0 3],[1e-05 1 4];3)", "box(-0,1;2)", "box([-1 -0],[0 1];2)",
+        "image(1,42,42)", "image(3,84,84)"})
     void observationDescriptionsParseBackToTheSameSpace(String text) {
         ObservationSpace s = Spaces.observation(text);
         assertEquals(s, Spaces.observation(s.describe()), text + " -> " + s.describe());

@@ -56,7 +56,9 @@ public final class Pendulum implements Environment {
     /** Bound of the start angular velocity (Gymnasium's {@code DEFAULT_Y}). */
     static final double RESET_THETA_DOT = 1.0;
 
-    static final ObservationSpace OBSERVATION_SPACE = Box.of(3);
+    /** Gymnasium's bounds: cos and sin in [-1, 1], the angular speed in [-8, 8]. */
+    static final ObservationSpace OBSERVATION_SPACE = new Box(new float[] {-1, -1, (float) -MAX_SPEED},
+            new float[] {1, 1, (float) MAX_SPEED}, 3);
     static final ActionSpace ACTION_SPACE = Box.bounded((float) -MAX_TORQUE, (float) MAX_TORQUE, 1);
 
     private static final double TWO_PI = 2 * Math.PI;

@@ -161,7 +161,7 @@ class EnvironmentRegistryTest {
             {"box(2)", "discrete(2)"},
             {"box(4)", "discrete(4)"},
             {"box(3)", "discrete(2)"},
-            {"box(3)", "box(-2,2;1)"},
+            {"box([-1 -1 -8],[1 1 8];3)", "box(-2,2;1)"},
         };
         double[] rewardScales = {0.05, 0.05, 1.0, 1.0, 0.1};
         for (int i = 0; i < BUILT_IN.size(); i++) {

@@ -59,7 +59,9 @@ class PendulumTest {
     @Test
     void spaces() {
         Pendulum env = new Pendulum();
-        assertEquals(Box.of(3), env.observationSpace());
+        // Gymnasium's observation bounds: high = [1, 1, max_speed], low = -high.
+        assertEquals(new Box(new float[] {-1, -1, -8}, new float[] {1, 1, 8}, 3), env.observationSpace());
+        assertEquals("box([-1 -1 -8],[1 1 8];3)", env.observationSpace().describe());
         assertEquals(Box.bounded(-2f, 2f, 1), env.actionSpace());
         assertEquals("box(-2,2;1)", env.actionSpace().describe());
     }
