@@ -117,7 +117,7 @@ final class TrainCommand implements Callable<Integer> {
                     + " (config.properties). An option set now that differs from the saved one is refused, except"
                     + " --max-frames, --max-seconds, --target-return, --max-restarts, --metrics and --secure. Frames,"
                     + " episodes, seconds and the curve continue; the budgets count the whole run. Not in sync mode:"
-                    + " it writes no checkpoint.")
+                    + " its checkpoint holds the final weights only, no optimizer state.")
     boolean resume;
 
     @Option(names = "--max-restarts", defaultValue = "5", paramLabel = "N",
@@ -139,8 +139,8 @@ final class TrainCommand implements Callable<Integer> {
             SavedOptions.restore(spec, runDir);
             validateOwnOptions();
             if (mode.equals("sync")) {
-                throw new IllegalArgumentException("--resume: " + runDir + " holds a sync-mode run, and sync mode writes"
-                        + " no checkpoint to continue from");
+                throw new IllegalArgumentException("--resume: " + runDir + " holds a sync-mode run, which cannot be"
+                        + " resumed: its checkpoint holds the final weights only, no optimizer state");
             }
             if (soakMinutes > 0) {
                 // Only a saved soak run gets here (a --soak-minutes above 0 given now conflicts with a saved 0).
@@ -411,7 +411,7 @@ final class TrainCommand implements Callable<Integer> {
                 run.add(new RunFolder.Row(p.seconds(), p.frames(), p.fps(), p.episodes(), p.averageReturn(),
                         p.updates(), p.updates(), 0));
                 progress.show(p.seconds(), p.frames(), p.fps(), p.episodes(), p.averageReturn(), p.updates(), 0);
-            }, 20);
+            }, 20, dir.resolve("checkpoints"));
             progress.done();
             run.add(new RunFolder.Row(result.seconds(), result.frames(), result.fps(), result.episodes(),
                     result.averageReturn(), result.updates(), result.updates(), 0));

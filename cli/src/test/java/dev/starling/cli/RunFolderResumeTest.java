@@ -89,8 +89,8 @@ class RunFolderResumeTest {
         Path run = savedRun("--mode", "sync");
         Result r = train("--run-dir", run.toString(), "--resume");
         assertEquals(2, r.code());
-        assertEquals("starling train: --resume: " + run + " holds a sync-mode run, and sync mode writes no checkpoint to"
-                + " continue from", r.err().strip());
+        assertEquals("starling train: --resume: " + run + " holds a sync-mode run, which cannot be resumed: its"
+                + " checkpoint holds the final weights only, no optimizer state", r.err().strip());
     }
 
     @Test

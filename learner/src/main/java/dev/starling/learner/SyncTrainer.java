@@ -1,8 +1,18 @@
 package dev.starling.learner;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.function.Consumer;
 
 import dev.starling.common.model.ActorCritic;
+import dev.starling.common.model.CheckpointFiles;
+import dev.starling.common.model.ParameterCodec;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.model.PolicyInference;
 import dev.starling.common.model.Torch;
@@ -13,6 +23,7 @@ import dev.starling.common.rl.UpdateStats;
 import dev.starling.common.rollout.ReturnTracker;
 import dev.starling.common.rollout.RolloutCollector;
 import dev.starling.envs.VectorEnv;
+import dev.starling.proto.v1.Checkpoint;
 
 /**
  * The single-process synchronous trainer: collect one rollout of K environments x T steps
@@ -42,6 +53,17 @@ public final class SyncTrainer {
 
     /** Trains until the target return (over a full 100-episode window) or the budget. */
     public static Result run(SyncConfig config, Consumer<Progress> progress, long progressEveryUpdates) {
+        return run(config, progress, progressEveryUpdates, null);
+    }
+
+    /**
+     * As above; at the end writes the final weights (version = updates) as a checkpoint into
+     * {@code checkpointDir} if it is not null, in the parameter server's file format, so
+     * {@code eval} and the policy API load a sync run like any other. No optimizer state: a sync
+     * run cannot be resumed.
+     */
+    public static Result run(SyncConfig config, Consumer<Progress> progress, long progressEveryUpdates,
+            Path checkpointDir) {
         ModelConfig modelConfig = config.modelConfig();
         VectorEnv env = new VectorEnv(config.env(), config.numEnvs(), config.seed());
         try (ActorCritic model = new ActorCritic(modelConfig, config.seed(), Torch.device(config.device()));
@@ -67,6 +89,9 @@ public final class SyncTrainer {
                 boolean outOfBudget = (config.maxFrames() > 0 && frames >= config.maxFrames())
                         || (config.maxSeconds() > 0 && seconds >= config.maxSeconds());
                 if (solved || outOfBudget) {
+                    if (checkpointDir != null) {
+                        writeCheckpoint(model, updates, checkpointDir);
+                    }
                     return new Result(solved, frames, returns.episodes(), returns.average(), updates,
                             step.skippedUpdates(), seconds);
                 }
@@ -75,6 +100,24 @@ public final class SyncTrainer {
                     System.gc();
                 }
             }
+        }
+    }
+
+    /** The weights as {@code checkpointDir/checkpoint-<version>.ckpt}: a temporary file, fsync, rename. */
+    private static void writeCheckpoint(ActorCritic model, long version, Path checkpointDir) {
+        Checkpoint checkpoint = Checkpoint.newBuilder().setParameters(new ParameterCodec(model).encode(version)).build();
+        Path target = checkpointDir.resolve(CheckpointFiles.fileName(version));
+        Path temp = checkpointDir.resolve("." + target.getFileName() + ".tmp");
+        try {
+            Files.createDirectories(checkpointDir);
+            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.wrap(CheckpointFiles.frame(checkpoint)));
+                ch.force(true);
+            }
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the final checkpoint " + target, e);
         }
     }
 }

@@ -25,6 +25,20 @@ class SyncTrainerTest {
     }
 
     @Test
+    void theFinalWeightsAreACheckpointEvalCanLoad(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        SyncConfig config = SyncConfig.defaults("pendulum").withSeed(2).withBudget(1e9, 10_240, 0);
+        SyncTrainer.Result result = SyncTrainer.run(config, p -> { }, 0, dir);
+        dev.starling.proto.v1.Checkpoint ckpt = dev.starling.common.model.CheckpointFiles.read(
+                dir.resolve(dev.starling.common.model.CheckpointFiles.fileName(result.updates())));
+        assertEquals(result.updates(), ckpt.getParameters().getVersion());
+        assertEquals(config.modelConfig(), dev.starling.common.model.ModelSpecs.config(ckpt.getParameters().getSpec()));
+        try (var files = java.nio.file.Files.list(dir)) {
+            assertEquals(1, files.count(), "one file, no temporary left");
+        }
+    }
+
+    @Test
     void sameSeedGivesTheSameRun() {
         SyncConfig config = SyncConfig.defaults("masked-cartpole").withSeed(3).withBudget(1e9, 20_480, 0);
         SyncTrainer.Result a = SyncTrainer.run(config, p -> { }, 0);
