@@ -23,21 +23,7 @@ public final class Box implements ObservationSpace, ActionSpace {
      * @param shape dimensions, each at least 1
      */
     public Box(float[] low, float[] high, int... shape) {
-        if (shape == null || shape.length == 0) {
-            throw new IllegalArgumentException("a box needs a shape with at least one dimension");
-        }
-        long n = 1;
-        for (int d : shape) {
-            if (d < 1) {
-                throw new IllegalArgumentException("box dimensions must be at least 1, got " + Arrays.toString(shape));
-            }
-            n *= d;
-            if (n > Spaces.MAX_SIZE) {
-                throw new IllegalArgumentException("a box of shape " + Arrays.toString(shape) + " has more than "
-                        + Spaces.MAX_SIZE + " values");
-            }
-        }
-        this.size = (int) n;
+        this.size = checkedSize(shape);
         if (low == null || high == null || low.length != size || high.length != size) {
             throw new IllegalArgumentException("a box of shape " + Arrays.toString(shape) + " needs " + size
                     + " lower and " + size + " upper bounds");
