@@ -31,7 +31,8 @@ import io.grpc.stub.ClientResponseObserver;
  * below under the owner's lock and signal its condition. No gRPC method is called while that lock
  * is held, so the lock cannot join a cycle with the transport's own locks.
  *
- * <p>Public for the ingest benchmark's synthetic actors, which use the same flow control.
+ * <p>Public for the ingest benchmark's synthetic actors ({@code dev.starling.bench.IngestBenchmark}
+ * in the {@code bench} module), which use the same flow control.
  */
 public final class AckedStream<Req, Ack> implements ClientResponseObserver<Req, Ack> {
 

@@ -28,6 +28,8 @@ final class ChildProcess {
     private final Process process;
     private final Path log;
 
+    private static final Path NICE = Path.of("/usr/bin/nice");
+
     private ChildProcess(String name, Process process, Path log) {
         this.name = name;
         this.process = process;
@@ -45,7 +47,19 @@ final class ChildProcess {
      */
     static ChildProcess start(String name, String heap, List<String> roleArgs, Path log, String why)
             throws IOException {
+        return start(name, heap, 0, roleArgs, log, why);
+    }
+
+    /**
+     * As above, at scheduling priority {@code niceness} (0 = the launcher's; higher = yields the
+     * CPU to others) where {@code nice} exists, else at the launcher's.
+     */
+    static ChildProcess start(String name, String heap, int niceness, List<String> roleArgs, Path log, String why)
+            throws IOException {
         List<String> cmd = new ArrayList<>();
+        if (niceness != 0 && Files.isExecutable(NICE)) {
+            cmd.addAll(List.of(NICE.toString(), "-n", Integer.toString(niceness)));
+        }
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx" + heap);
         // Two cores shared by several JVMs: a single-threaded collector keeps GC off the other core.

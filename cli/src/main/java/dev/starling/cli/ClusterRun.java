@@ -16,7 +16,12 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
+import dev.starling.learner.SolveJudge;
+import dev.starling.proto.v1.Checkpoint;
+import dev.starling.proto.v1.GetParametersRequest;
+import dev.starling.proto.v1.GetParametersResponse;
 import dev.starling.transport.Channels;
+import dev.starling.transport.Role;
 import dev.starling.transport.Security;
 import dev.starling.proto.v1.LearnerGrpc;
 import dev.starling.proto.v1.LearnerStatus;
@@ -48,6 +53,8 @@ final class ClusterRun implements AutoCloseable {
     static final Duration NO_ANSWER = Duration.ofSeconds(30);
     private static final Duration GRACE = Duration.ofSeconds(15);
     private static final String PARAMETER_SERVER = "parameter-server";
+    /** Experimental: actors' scheduling priority. */
+    static final int ACTOR_NICENESS = Integer.getInteger("starling.actorNiceness", 0);
     private static final String LEARNER = "learner";
 
     /**
@@ -80,6 +87,8 @@ final class ClusterRun implements AutoCloseable {
     private final Supervisor supervisor;
     /** Whoever trains and reports progress: the learner, or the parameter server in A3C mode. */
     private ManagedChannel statusChannel;
+    /** To the parameter server, for the weights a judge evaluates. */
+    private ManagedChannel weightsChannel;
     private String reporter;
     private final Thread hook = new Thread(this::stopAll, "starling-train-shutdown");
     private boolean stopped;
@@ -129,6 +138,8 @@ final class ClusterRun implements AutoCloseable {
             reporter = LEARNER;
         }
         statusChannel = Channels.create(learnerTarget, 4 << 20, security, null);
+        weightsChannel = Channels.create(ps, Channels.DEFAULT_MAX_MESSAGE_BYTES,
+                tls == null ? Security.NONE : tls.security(Role.ACTOR), null);
 
         for (int i = 0; i < plan.actorArgs().size(); i++) {
             String name = "actor-" + i;
@@ -140,7 +151,7 @@ final class ClusterRun implements AutoCloseable {
             if (tls != null) {
                 args.addAll(tls.clientArgs());
             }
-            supervisor.start(name, 2, launcher(name, "512m", args, null, ports, logs));
+            supervisor.start(name, 2, launcher(name, "512m", ACTOR_NICENESS, args, null, ports, logs));
         }
         LOG.info(plan.actorArgs().size() + " actors started; logs in " + logs + "; a role that exits is restarted"
                 + " (at most " + plan.budget().maxRestarts() + " times within "
@@ -181,6 +192,11 @@ final class ClusterRun implements AutoCloseable {
      * port file) are deleted first, so whoever waits for them reads this process's.
      */
     private Supervisor.Launch launcher(String name, String heap, List<String> args, Path portFile, Path ports, Path logs) {
+        return launcher(name, heap, 0, args, portFile, ports, logs);
+    }
+
+    private Supervisor.Launch launcher(String name, String heap, int niceness, List<String> args, Path portFile,
+            Path ports, Path logs) {
         List<String> all = new ArrayList<>(args);
         all.addAll(metricsArgs(ports, name));
         Path metricsFile = ports.resolve(name + ".metrics");
@@ -189,18 +205,18 @@ final class ClusterRun implements AutoCloseable {
                 Files.deleteIfExists(portFile);
             }
             Files.deleteIfExists(metricsFile);
-            return ChildProcess.start(name, heap, all, logs.resolve(name + ".log"), why);
+            return ChildProcess.start(name, heap, niceness, all, logs.resolve(name + ".log"), why);
         };
     }
 
     /**
-     * Polls the reporter every {@code every} until solved (a full 100-episode window of the
-     * reporter's current process averaging at least {@code targetReturn}), the frame or time budget
+     * Polls the reporter every {@code every} until solved ({@code judge}'s verdict, nominated by the
+     * 100-episode window of the reporter's current process), the frame or time budget
      * of the whole run ({@code totals}), or a role dying with its restart budget used up. The
      * reporter may stay silent while it or any role is (re)starting ({@link #STARTUP}); once all
      * are up, {@link #NO_ANSWER} of silence ends the run.
      */
-    Outcome await(double targetReturn, long maxFrames, double maxSeconds, Duration every, RunTotals totals,
+    Outcome await(SolveJudge judge, long maxFrames, double maxSeconds, Duration every, RunTotals totals,
             Listener listener) throws InterruptedException {
         long start = System.nanoTime();
         LearnerStatus last = totals.add(supervisor.generation(reporter), LearnerStatus.getDefaultInstance());
@@ -236,11 +252,29 @@ final class ClusterRun implements AutoCloseable {
             lastContact = System.nanoTime();
             last = totals.add(generation, raw);
             listener.status(seconds, last);
-            boolean solved = raw.getEpisodes() >= 100 && raw.getAverageReturn() >= targetReturn;
+            boolean solved = judge.solved(seconds, last.getFrames(), raw.getEpisodes() >= 100, raw.getAverageReturn(),
+                    this::currentWeights);
             boolean outOfBudget = (maxFrames > 0 && last.getFrames() >= maxFrames) || (maxSeconds > 0 && seconds >= maxSeconds);
             if (solved || outOfBudget) {
                 return new Outcome(solved, seconds, last, null);
             }
+        }
+    }
+
+    /**
+     * The parameter server's newest weights, as a checkpoint holding them only (what a judge
+     * evaluates); null if the server does not answer now (it may be restarting). Asked as an
+     * actor would, the role that may read weights.
+     */
+    Checkpoint currentWeights() {
+        try {
+            GetParametersResponse r = ParameterServerGrpc.newBlockingStub(weightsChannel)
+                    .withDeadlineAfter(10, TimeUnit.SECONDS).getParameters(GetParametersRequest.getDefaultInstance());
+            return r.hasParameters() ? Checkpoint.newBuilder().setParameters(r.getParameters()).build() : null;
+        } catch (StatusRuntimeException e) {
+            LOG.warning("cannot read the current weights from the parameter server: " + e.getStatus());
+            weightsChannel.resetConnectBackoff();
+            return null;
         }
     }
 
@@ -269,6 +303,9 @@ final class ClusterRun implements AutoCloseable {
         stopped = true;
         if (statusChannel != null) {
             Channels.close(statusChannel);
+        }
+        if (weightsChannel != null) {
+            Channels.close(weightsChannel);
         }
         supervisor.stopAll(GRACE);
     }

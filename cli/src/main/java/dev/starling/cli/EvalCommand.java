@@ -8,10 +8,6 @@ import java.util.concurrent.Callable;
 
 import dev.starling.common.model.CheckpointFiles;
 import dev.starling.env.EnvironmentDefinition;
-import dev.starling.envs.VectorEnv;
-import dev.starling.envs.VectorStep;
-import dev.starling.policy.Batch;
-import dev.starling.policy.Policy;
 import dev.starling.proto.v1.Checkpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -21,8 +17,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code starling eval}: plays a trained policy from a checkpoint and prints its mean return. It
- * loads and runs the policy through the application API ({@link Policy}), as a {@link Batch} of
- * one session per episode so each step is one inference call for all episodes.
+ * loads and runs the policy through the application API ({@link dev.starling.policy.Policy}) as
+ * {@link Evaluation} does, the measurement {@code train} uses to decide that a run is solved.
  */
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = {"Play a checkpoint's policy for N episodes and print the mean return.",
@@ -33,16 +29,19 @@ final class EvalCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--checkpoint", required = true, paramLabel = "PATH",
-            description = "A checkpoint file, or a folder: its newest valid checkpoint (a run folder works too).")
+            description = "A checkpoint file, a folder (its newest valid checkpoint), or a run folder: its best checkpoint"
+                    + " (the highest evaluation during training) if it has one, else its newest. The newest of a run: RUN_DIR/checkpoints.")
     Path checkpoint;
 
     @Mixin
     EnvironmentOptions environment;
 
-    @Option(names = "--episodes", defaultValue = "100", description = "Episodes to play. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--episodes", defaultValue = "" + Evaluation.DEFAULT_EPISODES,
+            description = "Episodes to play. Default: ${DEFAULT-VALUE}.")
     int episodes;
 
-    @Option(names = "--seed", defaultValue = "12345", description = "Seed of the environments and sampling. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--seed", defaultValue = "" + Evaluation.DEFAULT_SEED,
+            description = "Seed of the environments and sampling. Default: ${DEFAULT-VALUE}.")
     long seed;
 
     @Option(names = "--greedy", description = "Take the most likely action instead of sampling.")
@@ -54,64 +53,11 @@ final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--episodes must be in [1, 100000], got " + episodes);
         }
         EnvironmentDefinition env = environment.definition();
-        double[] returns = new double[episodes];
-        long version;
-        try (Policy policy = greedy ? Policy.load(checkpoint)
-                : Policy.loadSampling(checkpoint, seed ^ 0x9E3779B97F4A7C15L)) {
-            if (!policy.observationSpace().equals(env.observationSpace())
-                    || !policy.actionSpace().equals(env.actionSpace())) {
-                throw new IllegalArgumentException("the checkpoint's model observes " + policy.observationSpace()
-                        + " and acts in " + policy.actionSpace() + ", but " + env.name() + " has "
-                        + env.observationSpace() + " and " + env.actionSpace());
-            }
-            version = policy.version();
-            VectorEnv envs = new VectorEnv(env, episodes, seed);
-            try (Batch batch = policy.newBatch(episodes)) {
-                play(envs, batch, policy.continuous(), returns);
-            }
-        }
-        double mean = 0;
-        for (double r : returns) {
-            mean += r;
-        }
-        mean /= episodes;
-        double var = 0;
-        for (double r : returns) {
-            var += (r - mean) * (r - mean);
-        }
+        Evaluation.Result r = Evaluation.run(checkpoint, env, episodes, seed, greedy);
         PrintWriter out = spec.commandLine().getOut();
-        out.printf(Locale.ROOT, "mean return %.2f (std %.2f) over %d episodes of %s, policy version %d%s%n", mean,
-                Math.sqrt(var / episodes), episodes, env.name(), version, greedy ? ", greedy" : "");
+        out.printf(Locale.ROOT, "mean return %.2f (std %.2f) over %d episodes of %s, policy version %d%s%n", r.mean(),
+                r.std(), episodes, env.name(), r.version(), greedy ? ", greedy" : "");
         return 0;
-    }
-
-    /** Steps every environment until each has finished its first episode. */
-    private static void play(VectorEnv envs, Batch policy, boolean continuous, double[] returns) {
-        int k = envs.numEnvs();
-        VectorStep step = envs.newStep();
-        boolean[] dones = new boolean[k];
-        boolean[] finished = new boolean[k];
-        envs.reset(step);
-        int remaining = k;
-        while (remaining > 0) {
-            if (continuous) {
-                policy.act(step.observations, step.continuousActions);
-            } else {
-                policy.act(step.observations, step.discreteActions);
-            }
-            envs.step(step);
-            for (int e = 0; e < k; e++) {
-                dones[e] = step.done(e);
-                if (!finished[e]) {
-                    returns[e] += step.rewards[e];
-                    if (dones[e]) {
-                        finished[e] = true;
-                        remaining--;
-                    }
-                }
-            }
-            policy.reset(dones);
-        }
     }
 
     /**

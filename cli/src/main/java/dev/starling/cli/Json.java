@@ -1,6 +1,7 @@
 package dev.starling.cli;
 
 import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -31,6 +32,14 @@ final class Json {
                 sb.append(it.hasNext() ? ",\n" : "\n");
             }
             sb.append(indent).append('}');
+        } else if (value instanceof List<?> list) {
+            sb.append("[\n");
+            for (int i = 0; i < list.size(); i++) {
+                sb.append(indent).append("  ");
+                write(sb, list.get(i), indent + "  ");
+                sb.append(i + 1 < list.size() ? ",\n" : "\n");
+            }
+            sb.append(indent).append(']');
         } else if (value instanceof Boolean) {
             sb.append(value);
         } else if (value instanceof Double || value instanceof Float) {

@@ -37,7 +37,10 @@ record LocalTls(Credentials credentials) {
         return credentials.security(role);
     }
 
-    /** What the launcher presents: the observer's identity, which may read status and health only. */
+    /**
+     * What the launcher presents to poll status: the observer's identity, which may read status
+     * and health only. To read the weights it evaluates it presents the actor's ({@link #security}).
+     */
     Security client() {
         return security(Role.OBSERVER);
     }

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
@@ -22,6 +23,7 @@ import dev.starling.common.rl.LossConfig;
 import dev.starling.common.rl.VTraceConfig;
 import dev.starling.env.EnvironmentDefinition;
 import dev.starling.learner.SyncConfig;
+import dev.starling.learner.SolveJudge;
 import dev.starling.learner.SyncTrainer;
 import dev.starling.proto.v1.LearnerStatus;
 import dev.starling.ps.CheckpointStore;
@@ -81,9 +83,17 @@ final class TrainCommand implements Callable<Integer> {
     int maxInFlight;
 
     @Option(names = "--target-return",
-            description = "Stop when the average of the last 100 episodes reaches this. Default: the environment's reward"
-                    + " threshold (475 for CartPole, -200 for Pendulum); none (run the budget) if it has none.")
+            description = "Solved at this return: once the training average of the last 100 episodes reaches it, the"
+                    + " current weights are evaluated as `eval` does and the run stops if they reach it too. Default: the"
+                    + " environment's reward threshold (475 for CartPole, -200 for Pendulum); none (run the budget) if it"
+                    + " has none.")
     Double targetReturn;
+
+    @Option(names = "--eval-episodes", defaultValue = "" + Evaluation.DEFAULT_EPISODES, paramLabel = "N",
+            description = "Episodes of each evaluation that decides solved and the best checkpoint (RUN_DIR/best, what"
+                    + " `eval --checkpoint RUN_DIR` loads); the same episodes and seed as `eval`. 0 = no evaluations:"
+                    + " solved when the training average reaches the target. Default: ${DEFAULT-VALUE}.")
+    int evalEpisodes;
 
     @Option(names = "--max-frames", defaultValue = "20000000", description = "Environment-step budget (0 = none). Default: ${DEFAULT-VALUE}.")
     long maxFrames;
@@ -269,18 +279,22 @@ final class TrainCommand implements Callable<Integer> {
             }
             Progress progress = new Progress(out);
             boolean soak = soakMinutes > 0;
+            SolveJudge judge = soak ? SolveJudge.trainingAverage(Double.POSITIVE_INFINITY) : judge(dir);
+            if (judge instanceof EvaluationJudge e) {
+                e.warmUp();
+            }
             // Heaps and allocator arenas settle within the first minute or two (measured: the learner's
             // RSS stepped up until ~70 s, then stayed within 6 MiB): half the run, 1 to 5 minutes.
             SoakMonitor monitor = new SoakMonitor(Math.min(300, Math.max(60, soakMinutes * 60 / 2)));
             RunTotals totals = resumedFrom.map(RunTotals::after).orElseGet(RunTotals::fresh);
-            outcome = cluster.await(soak ? Double.POSITIVE_INFINITY : target(), soak ? 0 : maxFrames,
+            outcome = cluster.await(judge, soak ? 0 : maxFrames,
                     soak ? soakMinutes * 60 : maxSeconds, Duration.ofSeconds(1), totals, (seconds, s) -> {
                 if (soak) {
                     monitor.sample(seconds, cluster.pids(), s.getQueuedChunks());
                 }
                 double fps = seconds > 0 ? s.getFrames() / seconds : 0;
                 run.add(new RunFolder.Row(seconds, s.getFrames(), fps, s.getEpisodes(), s.getAverageReturn(),
-                        s.getUpdates(), s.getPolicyVersion(), s.getMeanPolicyLag()));
+                        s.getUpdates(), s.getPolicyVersion(), s.getMeanPolicyLag(), RunFolder.Losses.of(s)));
                 progress.show(seconds, s.getFrames(), fps, s.getEpisodes(), s.getAverageReturn(), s.getPolicyVersion(),
                         s.getMeanPolicyLag(), cluster.restarts().values().stream().mapToInt(Integer::intValue).sum());
             });
@@ -288,11 +302,12 @@ final class TrainCommand implements Callable<Integer> {
             cluster.stopAll();
             LearnerStatus s = outcome.last();
             run.writeCurve(String.format(Locale.ROOT, "%s, mode %s, %d actors x %d envs, seed %d", environment.env, mode, actors,
-                    numEnvs, model.seed));
+                    numEnvs, model.seed), targetToDraw());
             double fps = outcome.seconds() > 0 ? s.getFrames() / outcome.seconds() : 0;
             Map<String, Object> summary = summary(outcome.solved(), outcome.seconds(), s.getFrames(),
                     s.getAverageReturn(), s.getEpisodes(), s.getUpdates(), s.getPolicyVersion());
             summary.put("mean_policy_lag", s.getMeanPolicyLag());
+            addEvaluations(judge, summary);
             summary.put("actors", actors);
             summary.put("envs_per_actor", numEnvs);
             summary.put("restarts", cluster.restarts());
@@ -316,9 +331,37 @@ final class TrainCommand implements Callable<Integer> {
                 return flat ? 0 : 1;
             }
             out.printf(Locale.ROOT, "%s: average return %.1f over the last 100 episodes after %d frames in %.1f s"
-                    + " (%.0f frames/s, policy version %d). Run folder: %s%n", outcome.solved() ? "solved" : "not solved",
-                    s.getAverageReturn(), s.getFrames(), outcome.seconds(), fps, s.getPolicyVersion(), dir);
+                    + " (%.0f frames/s, policy version %d)%s. Run folder: %s%n", outcome.solved() ? "solved" : "not solved",
+                    s.getAverageReturn(), s.getFrames(), outcome.seconds(), fps, s.getPolicyVersion(), bestText(judge), dir);
             return outcome.solved() ? 0 : 1;
+        }
+    }
+
+    /** The target as the report draws it: none when the run has none. */
+    private OptionalDouble targetToDraw() {
+        return Double.isFinite(target()) ? OptionalDouble.of(target()) : OptionalDouble.empty();
+    }
+
+    /** Evaluations decide solved and keep the best weights, unless --eval-episodes 0. */
+    private SolveJudge judge(Path dir) {
+        return evalEpisodes > 0 ? new EvaluationJudge(dir, environment.definition(), target(), evalEpisodes)
+                : SolveJudge.trainingAverage(target());
+    }
+
+    /** For the last line: the best evaluation and where its weights are, if any ran. */
+    private String bestText(SolveJudge judge) {
+        return judge instanceof EvaluationJudge e && e.evaluations() > 0
+                ? String.format(Locale.ROOT, "; best evaluation %.1f over %d episodes (%d evaluations), weights in best/",
+                        e.bestReturn(), evalEpisodes, e.evaluations())
+                : "";
+    }
+
+    /** What the evaluations found, for summary.json (null when none ran). */
+    private void addEvaluations(SolveJudge judge, Map<String, Object> summary) {
+        summary.put("eval_episodes", evalEpisodes);
+        if (judge instanceof EvaluationJudge e) {
+            summary.put("evaluations", e.evaluations());
+            summary.put("best_eval_return", Double.isFinite(e.bestReturn()) ? e.bestReturn() : null);
         }
     }
 
@@ -355,6 +398,10 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (!(soakMinutes >= 0) || Double.isInfinite(soakMinutes)) {
             throw new IllegalArgumentException("--soak-minutes must be finite and >= 0 (0 = off), got " + soakMinutes);
+        }
+        if (evalEpisodes < 0 || evalEpisodes > 100_000) {
+            throw new IllegalArgumentException("--eval-episodes must be in [0, 100000] (0 = no evaluations), got "
+                    + evalEpisodes);
         }
         if (maxRestarts < 0 || maxRestarts > 1000) {
             throw new IllegalArgumentException("--max-restarts must be in [0, 1000], got " + maxRestarts);
@@ -407,24 +454,26 @@ final class TrainCommand implements Callable<Integer> {
         try (RunFolder run = RunFolder.create(dir)) {
             SavedOptions.save(spec, dir);
             Progress progress = new Progress(out);
+            SolveJudge judge = judge(dir);
             SyncTrainer.Result result = SyncTrainer.run(cfg, p -> {
                 run.add(new RunFolder.Row(p.seconds(), p.frames(), p.fps(), p.episodes(), p.averageReturn(),
-                        p.updates(), p.updates(), 0));
+                        p.updates(), p.updates(), 0, RunFolder.Losses.of(p.last())));
                 progress.show(p.seconds(), p.frames(), p.fps(), p.episodes(), p.averageReturn(), p.updates(), 0);
-            }, 20, dir.resolve("checkpoints"));
+            }, 20, dir.resolve("checkpoints"), judge);
             progress.done();
             run.add(new RunFolder.Row(result.seconds(), result.frames(), result.fps(), result.episodes(),
                     result.averageReturn(), result.updates(), result.updates(), 0));
-            run.writeCurve(String.format(Locale.ROOT, "%s, mode sync, seed %d", environment.env, model.seed));
+            run.writeCurve(String.format(Locale.ROOT, "%s, mode sync, seed %d", environment.env, model.seed), targetToDraw());
             Map<String, Object> summary = summary(result.solved(), result.seconds(), result.frames(),
                     result.averageReturn(), result.episodes(), result.updates(), result.updates());
             summary.put("skipped_updates", result.skippedUpdates());
+            addEvaluations(judge, summary);
             summary.put("config", cfg.toString());
             run.writeSummary(summary);
             lastSummary = summary;
             out.printf(Locale.ROOT, "%s: average return %.1f over the last 100 episodes after %d frames in %.1f s"
-                    + " (%.0f frames/s). Run folder: %s%n", result.solved() ? "solved" : "not solved",
-                    result.averageReturn(), result.frames(), result.seconds(), result.fps(), dir);
+                    + " (%.0f frames/s)%s. Run folder: %s%n", result.solved() ? "solved" : "not solved",
+                    result.averageReturn(), result.frames(), result.seconds(), result.fps(), bestText(judge), dir);
             return result.solved() ? 0 : 1;
         }
     }

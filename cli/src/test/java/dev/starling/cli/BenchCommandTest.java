@@ -32,6 +32,19 @@ class BenchCommandTest {
     }
 
     @Test
+    void theMedianOfSeedsCountsAnUnsolvedRunAsSlowerThanAnySolvedOne() {
+        java.util.function.ToDoubleFunction<java.util.Map<String, Object>> t = m -> ((Number) m.get("t")).doubleValue();
+        assertEquals(20.0, BenchCommand.median(runs(30.0, 10.0, 20.0), t));
+        assertEquals(30.0, BenchCommand.median(runs(Double.NaN, 10.0, 30.0), t), "NaN (unsolved) sorts last");
+        assertTrue(Double.isNaN(BenchCommand.median(runs(Double.NaN, Double.NaN, 30.0), t)), "most unsolved: no median");
+        assertEquals(15.0, BenchCommand.median(runs(10.0, 20.0), t));
+    }
+
+    private static java.util.List<java.util.Map<String, Object>> runs(double... times) {
+        return java.util.Arrays.stream(times).mapToObj(x -> java.util.Map.<String, Object>of("t", x)).toList();
+    }
+
+    @Test
     void unknownSectionIsAClearError(@TempDir Path dir) {
         StringWriter err = new StringWriter();
         int code = Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true),

@@ -65,7 +65,7 @@ class ClusterTrainTest {
         // The parameter server wrote a final checkpoint on SIGTERM, as new as the last published version.
         Matcher version = Pattern.compile("\"policy_version\": (\\d+)").matcher(summary);
         assertTrue(version.find());
-        Checkpoint ckpt = EvalCommand.load(runDir);
+        Checkpoint ckpt = EvalCommand.load(runDir.resolve("checkpoints"));
         assertTrue(ckpt.getParameters().getVersion() >= Long.parseLong(version.group(1)),
                 "checkpoint version " + ckpt.getParameters().getVersion() + " older than " + version.group(1));
         assertTrue(ckpt.hasOptimizerState(), "the learner's optimizer state is checkpointed");
@@ -73,15 +73,22 @@ class ClusterTrainTest {
             assertFalse(files.anyMatch(p -> p.toString().endsWith(".tmp")), "no temporary files left");
         }
 
+        // Solved means what eval sees: eval of the run folder plays the best weights (what the run
+        // evaluated at or above the target before stopping) and reports what the run recorded.
+        Checkpoint best = EvalCommand.load(runDir);
+        assertTrue(Files.isDirectory(runDir.resolve("best")), "the run kept its best weights");
         StringWriter evalOut = new StringWriter();
         int evalCode = Main.run(new PrintWriter(evalOut, true), new PrintWriter(new StringWriter(), true), "eval",
                 "--checkpoint", runDir.toString(), "--episodes", "100");
         assertEquals(0, evalCode);
-        // eval plays the checkpoint the run left (its exact returns are tested in EvalCommandTest;
-        // weights just past a 150 average still oscillate, so their score is not asserted here).
-        assertTrue(evalOut.toString().matches("(?s)mean return [0-9.]+ \\(std [0-9.]+\\) over 100 episodes.*"),
-                evalOut.toString());
-        assertTrue(evalOut.toString().contains("policy version " + ckpt.getParameters().getVersion()), evalOut.toString());
+        Matcher mean = Pattern.compile("mean return ([0-9.]+) \\(std [0-9.]+\\) over 100 episodes").matcher(evalOut.toString());
+        assertTrue(mean.find(), evalOut.toString());
+        assertTrue(Double.parseDouble(mean.group(1)) >= 150, "eval of the solved run: " + evalOut);
+        assertTrue(evalOut.toString().contains("policy version " + best.getParameters().getVersion()), evalOut.toString());
+        Matcher recorded = Pattern.compile("\"best_eval_return\": ([0-9.e+]+)").matcher(summary);
+        assertTrue(recorded.find(), summary);
+        assertEquals(Double.parseDouble(recorded.group(1)), Double.parseDouble(mean.group(1)), 0.006,
+                "eval reports what the run measured");
     }
 
     @Test
@@ -96,7 +103,7 @@ class ClusterTrainTest {
                 + tail(runDir.resolve("logs/parameter-server.log")));
         assertTrue(summary.contains("\"mode\": \"a3c\""), summary);
         assertFalse(Files.exists(runDir.resolve("logs/learner.log")), "a3c runs no learner");
-        Checkpoint ckpt = EvalCommand.load(runDir);
+        Checkpoint ckpt = EvalCommand.load(runDir.resolve("checkpoints"));
         assertTrue(ckpt.hasOptimizerState() && ckpt.getOptimizerState().getAlgorithm().equals("rmsprop"),
                 "the parameter server's shared optimizer state is checkpointed");
     }

@@ -121,22 +121,58 @@ class RunFolderResumeTest {
         Files.writeString(run.resolve("ports/learner.port"), "35513");
         Files.writeString(run.resolve("ports/parameter-server.metrics"), "40001");
         Files.writeString(run.resolve("metrics.csv"), RunFolder.CSV_HEADER + "\n"
-                + "1.000,1000,1000.0,3,20.000,2,2,0.500\n"
-                + "2.000,3000,1500.0,9,25.000,6,6,0.500\n"
+                + "1.000,1000,1000.0,3,20.000,2,2,0.500,,,,\n"
+                + "2.000,3000,1500.0,9,25.000,6,6,0.500,-0.0125000,3.50000,0.687500,1.25000\n"
                 + "3.0,40"); // a row the killed launcher wrote half of
         try (RunFolder folder = RunFolder.resume(run)) {
             assertEquals(3000, folder.last().orElseThrow().frames());
+            assertEquals(new RunFolder.Losses(-0.0125, 3.5, 0.6875, 1.25), folder.last().orElseThrow().losses());
             assertFalse(Files.exists(run.resolve("ports/learner.port")), "a stale port file was left");
             assertFalse(Files.exists(run.resolve("ports/parameter-server.metrics")), "a stale metrics port file was left");
             folder.add(new RunFolder.Row(3.5, 3500, 1000.0, 10, 26, 7, 7, 0.5));
+            folder.add(new RunFolder.Row(4.5, 4500, 1000.0, 11, 27, 8, 8, 0.5, new RunFolder.Losses(0.5, 2, Double.NaN, 4)));
         }
-        assertEquals(List.of(RunFolder.CSV_HEADER, "1.000,1000,1000.0,3,20.000,2,2,0.500",
-                "2.000,3000,1500.0,9,25.000,6,6,0.500", "3.500,3500,1000.0,10,26.000,7,7,0.500"),
+        assertEquals(List.of(RunFolder.CSV_HEADER, "1.000,1000,1000.0,3,20.000,2,2,0.500,,,,",
+                "2.000,3000,1500.0,9,25.000,6,6,0.500,-0.0125000,3.50000,0.687500,1.25000",
+                "3.500,3500,1000.0,10,26.000,7,7,0.500,,,,", "4.500,4500,1000.0,11,27.000,8,8,0.500,0.500000,2.00000,,4.00000"),
                 Files.readAllLines(run.resolve("metrics.csv")));
+        assertEquals(new RunFolder.Losses(0.5, 2, Double.NaN, 4), RunFolder.rows(run).get(3).losses());
 
         Files.writeString(run.resolve("metrics.csv"), "time,steps\n1,2\n");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RunFolder.rows(run));
         assertTrue(e.getMessage().contains("does not start with the header"), e.getMessage());
+    }
+
+    @Test
+    void aMetricsFileWithoutTheLossColumnsIsReadAndResumedUnderTheNewHeader() throws Exception {
+        Path run = dir.resolve("old");
+        Files.createDirectories(run);
+        Files.writeString(run.resolve("metrics.csv"), RunFolder.CSV_HEADER_WITHOUT_LOSSES + "\n"
+                + "1.000,1000,1000.0,3,20.000,2,2,0.500\n"
+                + "2.000,3000,1500.0,9,25.000,6,6,0.250\n"
+                + "3.0,40"); // a row the killed launcher wrote half of
+        List<RunFolder.Row> old = RunFolder.rows(run);
+        assertEquals(List.of(new RunFolder.Row(1, 1000, 1000, 3, 20, 2, 2, 0.5, RunFolder.Losses.NONE),
+                new RunFolder.Row(2, 3000, 1500, 9, 25, 6, 6, 0.25, RunFolder.Losses.NONE)), old);
+        assertTrue(Double.isNaN(old.get(1).losses().gradNorm()), "absent, not 0");
+
+        try (RunFolder folder = RunFolder.resume(run)) {
+            assertEquals(old.get(1), folder.last().orElseThrow());
+            folder.add(new RunFolder.Row(3, 4000, 1000, 10, 26, 7, 7, 0.5, new RunFolder.Losses(-0.5, 1.5, 0.25, 2)));
+        }
+        // One header, the new one; the old rows with empty loss fields; the new row with its losses.
+        assertEquals(List.of(RunFolder.CSV_HEADER, "1.000,1000,1000.0,3,20.000,2,2,0.500,,,,",
+                "2.000,3000,1500.0,9,25.000,6,6,0.250,,,,", "3.000,4000,1000.0,10,26.000,7,7,0.500,-0.500000,1.50000,0.250000,2.00000"),
+                Files.readAllLines(run.resolve("metrics.csv")));
+        List<RunFolder.Row> after = RunFolder.rows(run);
+        assertEquals(old, after.subList(0, 2));
+        assertEquals(new RunFolder.Losses(-0.5, 1.5, 0.25, 2), after.get(2).losses());
+
+        // A row with a field count of neither format is refused.
+        Files.writeString(run.resolve("metrics.csv"), RunFolder.CSV_HEADER_WITHOUT_LOSSES + "\n"
+                + "1.000,1000,1000.0,3,20.000,2,2,0.500,1,2,3,4\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RunFolder.rows(run));
+        assertTrue(e.getMessage().contains("malformed row (12 fields)"), e.getMessage());
     }
 
     @Test

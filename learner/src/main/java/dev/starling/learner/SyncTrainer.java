@@ -53,17 +53,18 @@ public final class SyncTrainer {
 
     /** Trains until the target return (over a full 100-episode window) or the budget. */
     public static Result run(SyncConfig config, Consumer<Progress> progress, long progressEveryUpdates) {
-        return run(config, progress, progressEveryUpdates, null);
+        return run(config, progress, progressEveryUpdates, null, SolveJudge.trainingAverage(config.targetReturn()));
     }
 
     /**
-     * As above; at the end writes the final weights (version = updates) as a checkpoint into
-     * {@code checkpointDir} if it is not null, in the parameter server's file format, so
-     * {@code eval} and the policy API load a sync run like any other. No optimizer state: a sync
-     * run cannot be resumed.
+     * Trains until {@code judge} says solved (asked after every update, with the weights encoded
+     * as version = updates only if it asks for them) or the budget. At the end writes the final
+     * weights as a checkpoint into {@code checkpointDir} if it is not null, in the parameter
+     * server's file format, so {@code eval} and the policy API load a sync run like any other.
+     * No optimizer state: a sync run cannot be resumed.
      */
     public static Result run(SyncConfig config, Consumer<Progress> progress, long progressEveryUpdates,
-            Path checkpointDir) {
+            Path checkpointDir, SolveJudge judge) {
         ModelConfig modelConfig = config.modelConfig();
         VectorEnv env = new VectorEnv(config.env(), config.numEnvs(), config.seed());
         try (ActorCritic model = new ActorCritic(modelConfig, config.seed(), Torch.device(config.device()));
@@ -85,7 +86,9 @@ public final class SyncTrainer {
                 if (progressEveryUpdates > 0 && updates % progressEveryUpdates == 0) {
                     progress.accept(new Progress(frames, returns.episodes(), returns.average(), updates, seconds, stats));
                 }
-                boolean solved = returns.windowFull() && returns.average() >= config.targetReturn();
+                long version = updates;
+                boolean solved = judge.solved(seconds, frames, returns.windowFull(), returns.average(),
+                        () -> checkpoint(model, version));
                 boolean outOfBudget = (config.maxFrames() > 0 && frames >= config.maxFrames())
                         || (config.maxSeconds() > 0 && seconds >= config.maxSeconds());
                 if (solved || outOfBudget) {
@@ -103,9 +106,13 @@ public final class SyncTrainer {
         }
     }
 
+    private static Checkpoint checkpoint(ActorCritic model, long version) {
+        return Checkpoint.newBuilder().setParameters(new ParameterCodec(model).encode(version)).build();
+    }
+
     /** The weights as {@code checkpointDir/checkpoint-<version>.ckpt}: a temporary file, fsync, rename. */
     private static void writeCheckpoint(ActorCritic model, long version, Path checkpointDir) {
-        Checkpoint checkpoint = Checkpoint.newBuilder().setParameters(new ParameterCodec(model).encode(version)).build();
+        Checkpoint checkpoint = checkpoint(model, version);
         Path target = checkpointDir.resolve(CheckpointFiles.fileName(version));
         Path temp = checkpointDir.resolve("." + target.getFileName() + ".tmp");
         try {

@@ -201,7 +201,7 @@ final class TrainerLoop implements Runnable {
         gauges.baseline = result.baselineLoss();
         gauges.entropy = result.entropy();
         gauges.gradNorm = result.gradNorm();
-        stats.updated(result.applied(), lags);
+        stats.updated(result, lags);
         if (!result.applied()) {
             skipped.increment();
             LOG.log(Level.WARNING, "skipped a non-finite update (loss {0}, grad norm {1}); weights unchanged",

@@ -95,6 +95,12 @@ class LearnerTest {
         assertEquals(cluster.psVersion(), s.getPolicyVersion(), "policy version follows the acknowledged publishes");
         assertEquals(0, s.getQueuedChunks());
         assertTrue(s.getMeanPolicyLag() >= 0);
+        // The loss terms of the three updates (means), all reported and plausible.
+        assertTrue(s.hasPolicyLoss() && s.hasBaselineLoss() && s.hasEntropy() && s.hasGradNorm(), s.toString());
+        assertTrue(Double.isFinite(s.getPolicyLoss()), s.toString());
+        assertTrue(s.getBaselineLoss() > 0, "random returns cannot be predicted exactly: " + s);
+        assertTrue(s.getEntropy() > 0, "a fresh categorical policy is far from deterministic: " + s);
+        assertTrue(s.getGradNorm() > 0, s.toString());
         assertEquals(3, node.counter(Metrics.LEARNER_UPDATES));
         assertEquals((double) chunks * UNROLL * ENVS, node.counter(Metrics.LEARNER_SAMPLES));
         assertEquals(3, node.registry.get(Metrics.LEARNER_UPDATE_TIME).timer().count());

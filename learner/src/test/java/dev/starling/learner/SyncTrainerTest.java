@@ -28,7 +28,8 @@ class SyncTrainerTest {
     void theFinalWeightsAreACheckpointEvalCanLoad(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
             throws Exception {
         SyncConfig config = SyncConfig.defaults("pendulum").withSeed(2).withBudget(1e9, 10_240, 0);
-        SyncTrainer.Result result = SyncTrainer.run(config, p -> { }, 0, dir);
+        SyncTrainer.Result result = SyncTrainer.run(config, p -> { }, 0, dir,
+                SolveJudge.trainingAverage(config.targetReturn()));
         dev.starling.proto.v1.Checkpoint ckpt = dev.starling.common.model.CheckpointFiles.read(
                 dir.resolve(dev.starling.common.model.CheckpointFiles.fileName(result.updates())));
         assertEquals(result.updates(), ckpt.getParameters().getVersion());
@@ -36,6 +37,30 @@ class SyncTrainerTest {
         try (var files = java.nio.file.Files.list(dir)) {
             assertEquals(1, files.count(), "one file, no temporary left");
         }
+    }
+
+    /**
+     * The judge, not the training average, ends a run: nominated every update once the window is
+     * full, it gets the current weights (version = updates) and refuses twice before accepting.
+     */
+    @Test
+    void aJudgeThatRefusesKeepsTheRunGoingAndSeesTheCurrentWeights() {
+        SyncConfig config = SyncConfig.defaults("masked-cartpole").withSeed(3).withBudget(0.0, 2_000_000, 0);
+        java.util.List<Long> asked = new java.util.ArrayList<>();
+        SolveJudge judge = (seconds, frames, windowFull, average, weights) -> {
+            if (!windowFull) {
+                return false;
+            }
+            dev.starling.proto.v1.Checkpoint c = weights.get();
+            assertEquals(config.modelConfig(), dev.starling.common.model.ModelSpecs.config(c.getParameters().getSpec()));
+            asked.add(c.getParameters().getVersion());
+            return asked.size() == 3;
+        };
+        SyncTrainer.Result result = SyncTrainer.run(config, p -> { }, 0, null, judge);
+        assertTrue(result.solved());
+        assertEquals(3, asked.size());
+        assertEquals(result.updates(), asked.get(2), "the accepted weights are the final ones");
+        assertEquals(java.util.List.of(result.updates() - 2, result.updates() - 1, result.updates()), asked);
     }
 
     @Test

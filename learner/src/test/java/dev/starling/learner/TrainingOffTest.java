@@ -5,6 +5,7 @@ import static dev.starling.learner.Cluster.UNROLL;
 import static dev.starling.learner.Cluster.await;
 import static dev.starling.learner.Cluster.chunk;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.starling.transport.GrpcCleanupExtension;
@@ -45,6 +46,8 @@ class TrainingOffTest {
         LearnerStatus s = node.status();
         assertEquals(frames, s.getFrames(), "accepted chunks are counted as in training");
         assertEquals(0, s.getUpdates());
+        assertFalse(s.hasPolicyLoss() || s.hasBaselineLoss() || s.hasEntropy() || s.hasGradNorm(),
+                "no update, no loss terms: " + s);
         assertEquals(0, s.getPolicyVersion());
         assertEquals(0, s.getQueuedChunks());
         assertEquals(0, node.counter(Metrics.LEARNER_UPDATES));

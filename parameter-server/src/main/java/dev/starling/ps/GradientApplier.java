@@ -298,8 +298,11 @@ final class GradientApplier implements AutoCloseable {
      * Training progress for GetStatus, as documented on the RPC in {@code parameter_server.proto}:
      * frames and updates of the applied gradients, episodes and the mean return of the last 100 of
      * them from applied and stale gradients, the version held, the mean staleness of the last
-     * {@value #LAG_WINDOW} applied gradients, no queued chunks. One consistent snapshot, taken
-     * after the last gradient handled; never blocks. All zero before {@link #start()}.
+     * {@value #LAG_WINDOW} applied gradients, no queued chunks. The loss fields ({@code policy_loss},
+     * {@code baseline_loss}, {@code entropy}, {@code grad_norm}) stay unset: the actors compute the
+     * losses, and the gradients arrive already clipped, so their norm here is not the unclipped one
+     * the field means. One consistent snapshot, taken after the last gradient handled; never
+     * blocks. All zero before {@link #start()}.
      */
     LearnerStatus learnerStatus() {
         return progress;

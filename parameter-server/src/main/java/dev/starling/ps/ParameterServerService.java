@@ -90,10 +90,20 @@ final class ParameterServerService implements ParameterServerGrpc.AsyncService, 
         ServerServiceDefinition plain = ParameterServerGrpc.bindService(this);
         return RequestParsing.rebind(plain,
                 single(plain, ParameterServerGrpc.getGetParametersMethod()),
-                single(plain, ParameterServerGrpc.getWatchParametersMethod()),
+                serializedOnce(single(plain, ParameterServerGrpc.getWatchParametersMethod())),
                 single(plain, ParameterServerGrpc.getPublishParametersMethod()),
                 single(plain, ParameterServerGrpc.getGetStatusMethod()),
                 RequestParsing.streamingRequests(ParameterServerGrpc.getPushGradientsMethod(), this::pushGradients));
+    }
+
+    /** The watch method with each weights version encoded once for all its subscribers ({@link SerializeOnce}). */
+    @SuppressWarnings("unchecked")
+    private static <Req> ServerMethodDefinition<Req, Parameters> serializedOnce(ServerMethodDefinition<?, ?> watch) {
+        ServerMethodDefinition<Req, Parameters> typed = (ServerMethodDefinition<Req, Parameters>) watch;
+        MethodDescriptor<Req, Parameters> d = typed.getMethodDescriptor();
+        return ServerMethodDefinition.create(
+                d.toBuilder(d.getRequestMarshaller(), new SerializeOnce<>(d.getResponseMarshaller())).build(),
+                typed.getServerCallHandler());
     }
 
     private ServerMethodDefinition<?, ?> single(ServerServiceDefinition plain, MethodDescriptor<?, ?> method) {

@@ -397,6 +397,28 @@ class PolicyTest {
         }
     }
 
+    /** A run folder's best checkpoint (kept by train's evaluations) wins over its newest one, unless it is unreadable. */
+    @Test
+    void aRunFolderLoadsItsBestCheckpointBeforeItsNewest(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("run");
+        try (ActorCritic model = new ActorCritic(DISCRETE, 1, Torch.device("cpu"))) {
+            write(run.resolve("checkpoints"), model, 9);
+            Path best = write(run.resolve(CheckpointFiles.RUN_FOLDER_BEST), model, 6);
+            try (Policy p = Policy.load(run)) {
+                assertEquals(6, p.version(), "the best weights, though older");
+            }
+            try (Policy p = Policy.load(run.resolve("checkpoints"))) {
+                assertEquals(9, p.version(), "the newest, asked for by folder");
+            }
+            byte[] bytes = Files.readAllBytes(best);
+            bytes[bytes.length / 2] ^= 0x10;
+            Files.write(best, bytes);
+            try (Policy p = Policy.load(run)) {
+                assertEquals(9, p.version(), "a corrupt best checkpoint is skipped");
+            }
+        }
+    }
+
     @Test
     void needsNeitherGrpcNorMicrometer() {
         // The policy module excludes them from starling-common; this is its test classpath.

@@ -56,6 +56,8 @@ public final class CheckpointFiles {
     private static final Pattern NAME = Pattern.compile("checkpoint-(\\d{12,20})\\.ckpt");
     /** The sub-folder of a run folder that holds its checkpoints. */
     private static final String RUN_FOLDER_CHECKPOINTS = "checkpoints";
+    /** The sub-folder of a run folder that holds its best checkpoint (the highest evaluation in training). */
+    public static final String RUN_FOLDER_BEST = "best";
 
     private CheckpointFiles() {
     }
@@ -226,8 +228,9 @@ public final class CheckpointFiles {
 
     /**
      * The checkpoint at {@code path}: the file itself, or else the newest checkpoint that reads
-     * back validly ({@link #read(Path)}) in the folder {@code path}, or in its {@code checkpoints}
-     * sub-folder when {@code path} is a run folder. Older files are tried when newer ones are
+     * back validly ({@link #read(Path)}) in the folder {@code path}; for a run folder, the valid
+     * checkpoint in its {@code best} sub-folder if there is one (the weights that evaluated best
+     * during training), else the newest in its {@code checkpoints} sub-folder. Older files are tried when newer ones are
      * corrupt or unreadable; each skipped file is logged at WARNING. Read-only: unlike the
      * parameter server, this never renames a corrupt file.
      *
@@ -241,6 +244,16 @@ public final class CheckpointFiles {
                 return new Loaded(path, read(path));
             } catch (CorruptException e) {
                 throw new IllegalArgumentException("no valid checkpoint at " + path + ": " + e.reason(), e);
+            }
+        }
+        Path best = path.resolve(RUN_FOLDER_BEST);
+        if (Files.isDirectory(best)) {
+            for (Path file : list(best)) {
+                try {
+                    return new Loaded(file, read(file));
+                } catch (IOException e) {
+                    LOG.log(Level.WARNING, "skipping the run''s best checkpoint {0}: {1}", file, e.getMessage());
+                }
             }
         }
         Path runCheckpoints = path.resolve(RUN_FOLDER_CHECKPOINTS);

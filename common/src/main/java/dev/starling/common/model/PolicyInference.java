@@ -25,6 +25,11 @@ public final class PolicyInference implements AutoCloseable {
     private final Tensor c;
     private final Tensor keep;
     private final float[] keepScratch;
+    private final TensorVector state;
+    private final TensorOptional biasIh;
+    private final TensorOptional biasHh;
+    private final FloatPointer obsData;
+    private final FloatPointer keepData;
     private boolean closed;
 
     public PolicyInference(ActorCritic model, int numEnvs) {
@@ -43,6 +48,12 @@ public final class PolicyInference implements AutoCloseable {
         c = torch.zeros(numEnvs, hidden);
         keep = torch.ones(numEnvs, 1);
         keepScratch = new float[numEnvs];
+        // Built once: the state tensors are updated in place, so these handles stay valid.
+        state = new TensorVector(h, c);
+        biasIh = new TensorOptional(model.biasIh());
+        biasHh = new TensorOptional(model.biasHh());
+        obsData = obs.data_ptr_float();
+        keepData = keep.data_ptr_float();
     }
 
     public int numEnvs() {
@@ -66,10 +77,9 @@ public final class PolicyInference implements AutoCloseable {
             throw new IllegalArgumentException("out has " + out.length + " values, expected " + envs * outputs);
         }
         try (PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
-            obs.data_ptr_float().put(observations);
+            obsData.put(observations);
             Tensor x = model.encode(obs);
-            T_TensorTensor_T next = torch.lstm_cell(x, new TensorVector(h, c), model.weightIh(), model.weightHh(),
-                    new TensorOptional(model.biasIh()), new TensorOptional(model.biasHh()));
+            T_TensorTensor_T next = torch.lstm_cell(x, state, model.weightIh(), model.weightHh(), biasIh, biasHh);
             // Copy out of the tuple before it is freed.
             h.copy_(next.get0());
             c.copy_(next.get1());
@@ -89,10 +99,9 @@ public final class PolicyInference implements AutoCloseable {
                     + " outputs, got " + observations.length + " and " + valuesOut.length);
         }
         try (PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
-            obs.data_ptr_float().put(observations);
+            obsData.put(observations);
             Tensor x = model.encode(obs);
-            T_TensorTensor_T next = torch.lstm_cell(x, new TensorVector(h, c), model.weightIh(), model.weightHh(),
-                    new TensorOptional(model.biasIh()), new TensorOptional(model.biasHh()));
+            T_TensorTensor_T next = torch.lstm_cell(x, state, model.weightIh(), model.weightHh(), biasIh, biasHh);
             Tensor v = model.head(next.get0()).narrow(1, outputs - 1, 1).contiguous();
             v.data_ptr_float().get(valuesOut);
         }
@@ -114,7 +123,7 @@ public final class PolicyInference implements AutoCloseable {
         }
         if (any) {
             try (PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
-                keep.data_ptr_float().put(keepScratch);
+                keepData.put(keepScratch);
                 h.mul_(keep);
                 c.mul_(keep);
             }
@@ -141,6 +150,9 @@ public final class PolicyInference implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
+            state.close();
+            biasIh.close();
+            biasHh.close();
             obs.close();
             h.close();
             c.close();

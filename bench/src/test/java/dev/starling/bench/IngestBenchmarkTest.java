@@ -1,4 +1,4 @@
-package dev.starling.cli.bench;
+package dev.starling.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,7 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 import com.google.protobuf.ByteString;
-import dev.starling.learner.bench.BenchLine;
 import dev.starling.proto.v1.TrajectoryChunk;
 import org.junit.jupiter.api.Test;
 

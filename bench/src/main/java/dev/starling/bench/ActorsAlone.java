@@ -1,4 +1,4 @@
-package dev.starling.cli.bench;
+package dev.starling.bench;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.starling.cli.bench;
+package dev.starling.bench;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -20,7 +20,6 @@ import dev.starling.env.Box;
 import dev.starling.env.Discrete;
 import dev.starling.common.model.ParameterCodec;
 import dev.starling.common.model.Torch;
-import dev.starling.learner.bench.BenchLine;
 import dev.starling.proto.v1.ParameterServerGrpc;
 import dev.starling.proto.v1.Parameters;
 import dev.starling.proto.v1.PublishParametersRequest;

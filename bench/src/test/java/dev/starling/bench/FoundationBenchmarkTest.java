@@ -1,4 +1,4 @@
-package dev.starling.learner.bench;
+package dev.starling.bench;
 
 import dev.starling.common.model.TestConfigs;
 import static org.junit.jupiter.api.Assertions.assertEquals;

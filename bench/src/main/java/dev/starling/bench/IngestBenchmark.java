@@ -1,4 +1,4 @@
-package dev.starling.cli.bench;
+package dev.starling.bench;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -36,7 +36,6 @@ import dev.starling.envs.VectorEnv;
 import dev.starling.transport.wire.ChunkCodec;
 import dev.starling.learner.Learner;
 import dev.starling.learner.LearnerConfig;
-import dev.starling.learner.bench.BenchLine;
 import dev.starling.proto.v1.ChunkAck;
 import dev.starling.proto.v1.LearnerGrpc;
 import dev.starling.proto.v1.TrajectoryChunk;

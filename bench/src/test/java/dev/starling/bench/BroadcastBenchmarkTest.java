@@ -1,4 +1,4 @@
-package dev.starling.cli.bench;
+package dev.starling.bench;
 
 import dev.starling.common.model.TestConfigs;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -12,7 +12,6 @@ import java.util.List;
 import dev.starling.common.model.ActorCritic;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.model.Torch;
-import dev.starling.learner.bench.BenchLine;
 import org.junit.jupiter.api.Test;
 
 /** A tiny broadcast run: checks what was delivered and how it is reported, never how fast. */

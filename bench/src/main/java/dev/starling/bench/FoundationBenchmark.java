@@ -1,4 +1,4 @@
-package dev.starling.learner.bench;
+package dev.starling.bench;
 
 import java.io.IOException;
 import java.io.PrintStream;

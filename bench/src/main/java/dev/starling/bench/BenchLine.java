@@ -1,4 +1,4 @@
-package dev.starling.learner.bench;
+package dev.starling.bench;
 
 import java.util.Locale;
 
@@ -29,6 +29,12 @@ public record BenchLine(String section, String name, double msPerCall, double va
     public BenchLine below(double bound) {
         return new BenchLine(section, name, msPerCall, value, unit,
                 String.format(Locale.ROOT, "< %s: %s", number(bound), value < bound ? "met" : "missed"));
+    }
+
+    /** This line against an upper bound: "≤ bound: met" or "≤ bound: missed" (NaN, e.g. never solved, misses). */
+    public BenchLine atMost(double bound) {
+        return new BenchLine(section, name, msPerCall, value, unit,
+                String.format(Locale.ROOT, "≤ %s: %s", number(bound), value <= bound ? "met" : "missed"));
     }
 
     /** The line as the console shows it while the benchmark runs. */
