@@ -142,12 +142,15 @@ final class BenchCommand implements Callable<Integer> {
         lines.add(BenchLine.of(PARALLEL, "synchronous / cluster time to solve", Double.NaN, syncSolve / clusterSolve, "x")
                 .atLeast(1.0));
 
-        double actorsAlone = ActorsAlone.stepsPerSecond("masked-cartpole", 2, 32, 32, 64, 128, quick ? 5 : 15);
+        // As many threads as the cluster's actor processes, each with as many environments.
+        int actors = ((Number) cluster.get(0).get("actors")).intValue();
+        int envs = ((Number) cluster.get(0).get("envs_per_actor")).intValue();
+        double actorsAlone = ActorsAlone.stepsPerSecond("masked-cartpole", actors, envs, 32, 64, 128, quick ? 5 : 15);
         double learnerAlone = measured.stream()
                 .filter(l -> l.name().startsWith(FoundationBenchmark.CLUSTER_SHAPED_UPDATE))
                 .mapToDouble(BenchLine::value).findFirst().orElse(Double.NaN);
-        lines.add(BenchLine.of(ROOFLINE, "actors alone (2 threads x 32 envs, collect + encode, no learner)", Double.NaN,
-                actorsAlone, "env steps/s"));
+        lines.add(BenchLine.of(ROOFLINE, String.format(Locale.ROOT, "actors alone (%d thread(s) x %d envs, collect + encode,"
+                + " no learner)", actors, envs), Double.NaN, actorsAlone, "env steps/s"));
         lines.add(BenchLine.of(ROOFLINE, "learner alone, fed from memory (" + FoundationBenchmark.CLUSTER_SHAPED_UPDATE + ")",
                 Double.NaN, learnerAlone, "samples/s"));
         lines.add(BenchLine.of(ROOFLINE, "cluster frames/s / min(actors alone, learner alone)", Double.NaN,

@@ -15,8 +15,9 @@ final class LearnerOptions {
     @Option(names = "--learning-rate", defaultValue = "0.001", description = "Default: ${DEFAULT-VALUE}.")
     double learningRate;
 
-    @Option(names = "--batch-chunks", defaultValue = "2",
-            description = "Chunks per learner update (impala): B = this x K sequences. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--batch-chunks", defaultValue = "1",
+            description = "Chunks per learner update (impala): B = this x K sequences; with several actors, one chunk"
+                    + " from each is a common choice. Default: ${DEFAULT-VALUE}.")
     int batchChunks;
 
     @Option(names = "--queue-chunks", defaultValue = "2",

@@ -71,10 +71,12 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--mode", defaultValue = "impala", description = "impala, a3c or sync. Default: ${DEFAULT-VALUE}.")
     String mode;
 
-    @Option(names = "--actors", defaultValue = "2", description = "Actor processes (impala, a3c). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--actors", defaultValue = "1",
+            description = "Actor processes (impala, a3c). On a small box one actor with many environments is cheaper per"
+                    + " frame than several with few (BENCHMARKS.md). Default: ${DEFAULT-VALUE}.")
     int actors;
 
-    @Option(names = "--num-envs", defaultValue = "32",
+    @Option(names = "--num-envs", defaultValue = "64",
             description = "Environments per actor (K); in sync mode, per rollout. Default: ${DEFAULT-VALUE}.")
     int numEnvs;
 
