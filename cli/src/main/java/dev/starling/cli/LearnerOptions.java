@@ -20,8 +20,9 @@ final class LearnerOptions {
                     + " from each is a common choice. Default: ${DEFAULT-VALUE}.")
     int batchChunks;
 
-    @Option(names = "--queue-chunks", defaultValue = "2",
-            description = "Learner queue capacity in chunks (impala); actors wait when full. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--queue-chunks", defaultValue = "1",
+            description = "Learner queue capacity in chunks (impala), at least --batch-chunks; actors wait when full, so a"
+                    + " shorter queue means less policy lag. Default: ${DEFAULT-VALUE}.")
     int queueChunks;
 
     @Option(names = "--max-policy-lag", defaultValue = "20",

@@ -80,7 +80,7 @@ final class TrainCommand implements Callable<Integer> {
             description = "Environments per actor (K); in sync mode, per rollout. Default: ${DEFAULT-VALUE}.")
     int numEnvs;
 
-    @Option(names = "--max-in-flight", defaultValue = "2",
+    @Option(names = "--max-in-flight", defaultValue = "1",
             description = "Chunks (a3c: gradients) each actor may have sent and not yet acked; lower means less policy lag. Default: ${DEFAULT-VALUE}.")
     int maxInFlight;
 

@@ -34,7 +34,7 @@ class OptionValidationTest {
         "--num-envs 100000             | starling train: --num-envs must be in [1, 4096], got 100000",
         "--max-in-flight 0             | starling train: --max-in-flight must be in [1, 1024], got 0",
         "--entropy-cost -1             | starling train: --entropy-cost must be finite and >= 0, got -1.0",
-        "--batch-chunks 3              | starling train: --queue-chunks must be at least --batch-chunks (3): the trainer takes a whole batch from the queue, got 2",
+        "--batch-chunks 3              | starling train: --queue-chunks must be at least --batch-chunks (3): the trainer takes a whole batch from the queue, got 1",
         // The a3c parameter server:
         "--mode a3c --max-staleness -1 | starling train: --max-staleness must be >= 0, got -1",
         "--mode a3c --learning-rate 0  | starling train: --learning-rate must be finite and > 0, got 0.0",
