@@ -117,7 +117,7 @@ final class BenchCommand implements Callable<Integer> {
             sync.add(train(List.of("--mode", "sync", "--num-envs", "64", "--seed", Integer.toString(seed)), budget,
                     "sync-seed" + seed));
         }
-        String shape = String.format(Locale.ROOT, "impala, %s actors x %s envs", cluster.get(0).get("actors"),
+        String shape = String.format(Locale.ROOT, "impala, %s actor(s) x %s envs", cluster.get(0).get("actors"),
                 cluster.get(0).get("envs_per_actor"));
         for (int i = 0; i < n; i++) {
             lines.add(seedLine("cluster (" + shape + ")", i + 1, cluster.get(i), budget));

@@ -303,8 +303,8 @@ final class TrainCommand implements Callable<Integer> {
             progress.done();
             cluster.stopAll();
             LearnerStatus s = outcome.last();
-            run.writeCurve(String.format(Locale.ROOT, "%s, mode %s, %d actors x %d envs, seed %d", environment.env, mode, actors,
-                    numEnvs, model.seed), targetToDraw());
+            run.writeCurve(String.format(Locale.ROOT, "%s, mode %s, %d actor%s x %d envs, seed %d", environment.env, mode, actors,
+                    actors == 1 ? "" : "s", numEnvs, model.seed), targetToDraw());
             double fps = outcome.seconds() > 0 ? s.getFrames() / outcome.seconds() : 0;
             Map<String, Object> summary = summary(outcome.solved(), outcome.seconds(), s.getFrames(),
                     s.getAverageReturn(), s.getEpisodes(), s.getUpdates(), s.getPolicyVersion());
