@@ -57,7 +57,7 @@ final class ClusterRun implements AutoCloseable {
      * Actors yield the CPU to the learner: on a small box the learner's update rate bounds the
      * cluster, and with equal priority three busy processes on two cores gave it ~70% of a core.
      * Measured (2 vCPU AMD EPYC, masked CartPole, 2 actors x 32 envs): 34-39k frames/s at niceness
-     * 0, 49k at 10; actors still fill whatever the learner leaves (BENCHMARKS.md).
+     * 0, 46-49k at 10; actors still fill whatever the learner leaves (BENCHMARKS.md).
      */
     static final int ACTOR_NICENESS = 10;
     private static final String LEARNER = "learner";

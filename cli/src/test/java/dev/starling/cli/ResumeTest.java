@@ -48,7 +48,7 @@ class ResumeTest {
                 + " --resume, or choose another --run-dir", reuse.err().strip());
         Result conflict = train("--run-dir", runDir.toString(), "--resume", "--num-envs", "16", "--max-frames", "600000");
         assertEquals(2, conflict.code(), conflict.toString());
-        assertEquals("starling train: --num-envs 16 conflicts with this run's --num-envs 32 ("
+        assertEquals("starling train: --num-envs 16 conflicts with this run's --num-envs 64 ("
                 + runDir.resolve("config.properties") + "); a resumed run keeps its options: only --max-frames,"
                 + " --max-restarts, --max-seconds, --metrics, --secure, --target-return may change", conflict.err().strip());
         assertEquals(before, RunFolder.rows(runDir), "a refused command changed metrics.csv");
