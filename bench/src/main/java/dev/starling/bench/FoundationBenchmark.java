@@ -209,16 +209,12 @@ public final class FoundationBenchmark {
      * hits both alike; the medians are reported.
      */
     static UpdateResult learnerUpdates(int unroll, int rows, int hidden, Settings s) {
-        EnvironmentDefinition def = EnvironmentRegistry.builtIn().get(ENV);
-        VectorEnv env = new VectorEnv(def, rows, 1);
-        ModelConfig config = new ModelConfig(def.observationSpace(), def.actionSpace(), List.of(ENCODER), hidden);
+        ModelConfig config = benchModel(hidden);
         try (ActorCritic fastModel = new ActorCritic(config, 1, Torch.device("cpu"));
                 ActorCritic loopModel = new ActorCritic(config, 1, Torch.device("cpu"));
                 Optimizer fastAdam = Optimizer.create("adam", fastModel.parameters(), 1e-4);
-                Optimizer loopAdam = Optimizer.create("adam", loopModel.parameters(), 1e-4);
-                PolicyInference policy = new PolicyInference(fastModel, rows)) {
-            Rollout batch = new Rollout(unroll, rows, config);
-            new RolloutCollector(env, policy, fastModel.distribution(), 1).collect(batch, new ReturnTracker());
+                Optimizer loopAdam = Optimizer.create("adam", loopModel.parameters(), 1e-4)) {
+            Rollout batch = realBatch(fastModel, unroll, rows);
             LossConfig loss = LossConfig.defaults().withRewardScale(0.05);
             TrainStep fast = new TrainStep(fastModel, fastAdam, loss, ForwardPath.FAST);
             TrainStep loop = new TrainStep(loopModel, loopAdam, loss, ForwardPath.LOOP);
@@ -363,9 +359,7 @@ public final class FoundationBenchmark {
 
     /** The learner's fast path in GFLOP/s, libtorch's mm in GFLOP/s, and their ratio. */
     static List<BenchLine> gflopLines(UpdateResult reference, MatmulResult cube, MatmulResult lstmShaped) {
-        EnvironmentDefinition def = EnvironmentRegistry.builtIn().get(ENV);
-        ModelConfig config = new ModelConfig(def.observationSpace(), def.actionSpace(), List.of(ENCODER),
-                reference.hidden());
+        ModelConfig config = benchModel(reference.hidden());
         double learner = updateFlops(config, reference.unroll(), reference.rows()) / (reference.fastMs() / 1000) / 1e9;
         return List.of(
                 BenchLine.of(LEARNER, String.format(Locale.ROOT, "learner fast path T=%d B=%d LSTM %d (analytic FLOPs)",
@@ -381,9 +375,7 @@ public final class FoundationBenchmark {
      * over the whole batch (nothing to split), against the real batch's grouped calls.
      */
     static List<BenchLine> noEpisodeEndLines(UpdateResult reference, double noEndsMs, MatmulResult lstmShaped) {
-        EnvironmentDefinition def = EnvironmentRegistry.builtIn().get(ENV);
-        ModelConfig config = new ModelConfig(def.observationSpace(), def.actionSpace(), List.of(ENCODER),
-                reference.hidden());
+        ModelConfig config = benchModel(reference.hidden());
         double gflops = updateFlops(config, reference.unroll(), reference.rows()) / (noEndsMs / 1000) / 1e9;
         return List.of(
                 BenchLine.of(LEARNER, String.format(Locale.ROOT, "learner fast path without episode ends T=%d B=%d LSTM %d"
@@ -395,18 +387,29 @@ public final class FoundationBenchmark {
                         reference.dones()), Double.NaN, reference.fastMs() - noEndsMs, "ms"));
     }
 
+    /** The model every learner measurement trains: masked CartPole's spaces, encoder 64, LSTM {@code hidden}. */
+    private static ModelConfig benchModel(int hidden) {
+        EnvironmentDefinition def = EnvironmentRegistry.builtIn().get(ENV);
+        return new ModelConfig(def.observationSpace(), def.actionSpace(), List.of(ENCODER), hidden);
+    }
+
+    /** A real batch: {@code rows} masked-CartPole environments (seed 1) played by {@code model} for {@code unroll} steps. */
+    private static Rollout realBatch(ActorCritic model, int unroll, int rows) {
+        VectorEnv env = new VectorEnv(EnvironmentRegistry.builtIn().get(ENV), rows, 1);
+        try (PolicyInference policy = new PolicyInference(model, rows)) {
+            Rollout batch = new Rollout(unroll, rows, model.config());
+            new RolloutCollector(env, policy, model.distribution(), 1).collect(batch, new ReturnTracker());
+            return batch;
+        }
+    }
+
     /** Median fast update time on the target batch with its dones cleared (as if no episode ended). */
     static double fastWithoutEpisodeEndsMs(int unroll, int rows, int hidden, Settings s) {
-        EnvironmentDefinition def = EnvironmentRegistry.builtIn().get(ENV);
-        VectorEnv env = new VectorEnv(def, rows, 1);
-        ModelConfig config = new ModelConfig(def.observationSpace(), def.actionSpace(), List.of(ENCODER), hidden);
-        try (ActorCritic model = new ActorCritic(config, 1, Torch.device("cpu"));
-                Optimizer adam = Optimizer.create("adam", model.parameters(), 1e-4);
-                PolicyInference policy = new PolicyInference(model, rows)) {
-            Rollout batch = new Rollout(unroll, rows, config);
-            new RolloutCollector(env, policy, model.distribution(), 1).collect(batch, new ReturnTracker());
-            java.util.Arrays.fill(batch.dones, false);
-            java.util.Arrays.fill(batch.truncated, false);
+        try (ActorCritic model = new ActorCritic(benchModel(hidden), 1, Torch.device("cpu"));
+                Optimizer adam = Optimizer.create("adam", model.parameters(), 1e-4)) {
+            Rollout batch = realBatch(model, unroll, rows);
+            Arrays.fill(batch.dones, false);
+            Arrays.fill(batch.truncated, false);
             TrainStep fast = new TrainStep(model, adam, LossConfig.defaults().withRewardScale(0.05), ForwardPath.FAST);
             double[] ms = new double[s.timedPairs()];
             for (int i = 0; i < s.warmupPairs() + s.timedPairs(); i++) {

@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import java.util.function.ToDoubleFunction;
 import java.util.stream.Stream;
 
 import dev.starling.bench.ActorsAlone;
@@ -183,14 +184,14 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** The median (NaN counts as larger than any number, so unsolved runs push it up). */
-    static double median(List<Map<String, Object>> runs, java.util.function.ToDoubleFunction<Map<String, Object>> f) {
+    static double median(List<Map<String, Object>> runs, ToDoubleFunction<Map<String, Object>> f) {
         double[] v = runs.stream().mapToDouble(f).map(x -> Double.isNaN(x) ? Double.POSITIVE_INFINITY : x).sorted()
                 .toArray();
         double m = v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
         return Double.isInfinite(m) ? Double.NaN : m;
     }
 
-    private static String spread(List<Map<String, Object>> runs, java.util.function.ToDoubleFunction<Map<String, Object>> f,
+    private static String spread(List<Map<String, Object>> runs, ToDoubleFunction<Map<String, Object>> f,
             String format) {
         if (runs.size() < 2) {
             return "";
