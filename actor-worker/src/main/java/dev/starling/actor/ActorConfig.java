@@ -32,6 +32,10 @@ import dev.starling.envs.EnvironmentRegistry;
  *     long) counts as a dead stream: the actor drops it and reconnects
  * @param startupTimeout how long to wait for the first weights from the parameter server
  * @param a3cLoss null in IMPALA mode; in A3C mode the loss whose gradients the actor pushes
+ * @param envServers empty: the environments run in this process; else the environment servers
+ *     ({@code host:port}) that host them, {@code env} being what they described
+ * @param doubleBuffered play the environments in two halves, one stepping while the policy runs
+ *     on the other (pays off when environments step in servers)
  */
 public record ActorConfig(
         String actorId,
@@ -47,7 +51,9 @@ public record ActorConfig(
         int maxMessageBytes,
         Duration ackTimeout,
         Duration startupTimeout,
-        LossConfig a3cLoss) {
+        LossConfig a3cLoss,
+        List<String> envServers,
+        boolean doubleBuffered) {
 
     public static final int DEFAULT_NUM_ENVS = 32;
     public static final int DEFAULT_UNROLL = 32;
@@ -81,6 +87,10 @@ public record ActorConfig(
         }
         requirePositive("ackTimeout", ackTimeout);
         requirePositive("startupTimeout", startupTimeout);
+        envServers = List.copyOf(envServers);
+        if (doubleBuffered && numEnvs < 2) {
+            throw new IllegalArgumentException("double-buffered play needs numEnvs >= 2 (two halves), got " + numEnvs);
+        }
         long chunkBytes = estimatedChunkBytes(env, numEnvs, unroll, lstmSize);
         if (chunkBytes > maxMessageBytes) {
             throw new IllegalArgumentException("maxMessageBytes " + maxMessageBytes + " is smaller than one chunk of K="
@@ -93,7 +103,7 @@ public record ActorConfig(
             EnvironmentDefinition env, long seed) {
         return new ActorConfig(actorId, learner, parameterServer, env, DEFAULT_NUM_ENVS, DEFAULT_UNROLL,
                 DEFAULT_ENCODER_SIZES, DEFAULT_LSTM_SIZE, seed, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_MESSAGE_BYTES,
-                DEFAULT_ACK_TIMEOUT, DEFAULT_STARTUP_TIMEOUT, null);
+                DEFAULT_ACK_TIMEOUT, DEFAULT_STARTUP_TIMEOUT, null, List.of(), false);
     }
 
     /** Defaults for the built-in environment {@code env}. */
@@ -107,7 +117,7 @@ public record ActorConfig(
      */
     public ActorConfig withA3c(LossConfig loss) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSizes, lstmSize, seed,
-                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, loss);
+                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, loss, envServers, doubleBuffered);
     }
 
     /** True in A3C mode (gradients to the parameter server); false in IMPALA mode (chunks to the learner). */
@@ -120,39 +130,48 @@ public record ActorConfig(
         return new ModelConfig(env.observationSpace(), env.actionSpace(), encoderSizes, lstmSize);
     }
 
+    /**
+     * Plays the environments that {@code servers} host (their description is {@code env}) instead
+     * of in-process ones, double-buffered or not.
+     */
+    public ActorConfig withEnvServers(EnvironmentDefinition env, List<String> servers, boolean doubleBuffer) {
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSizes, lstmSize, seed,
+                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, servers, doubleBuffer);
+    }
+
     public ActorConfig withNumEnvs(int k) {
         return new ActorConfig(actorId, learner, parameterServer, env, k, unroll, encoderSizes, lstmSize, seed,
-                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss);
+                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered);
     }
 
     public ActorConfig withUnroll(int t) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, t, encoderSizes, lstmSize, seed,
-                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss);
+                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered);
     }
 
     public ActorConfig withModelSizes(List<Integer> encoder, int lstm) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoder, lstm, seed,
-                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss);
+                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered);
     }
 
     public ActorConfig withMaxInFlight(int chunks) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSizes, lstmSize, seed,
-                chunks, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss);
+                chunks, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered);
     }
 
     public ActorConfig withAckTimeout(Duration timeout) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSizes, lstmSize, seed,
-                maxInFlight, maxMessageBytes, timeout, startupTimeout, a3cLoss);
+                maxInFlight, maxMessageBytes, timeout, startupTimeout, a3cLoss, envServers, doubleBuffered);
     }
 
     public ActorConfig withStartupTimeout(Duration timeout) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSizes, lstmSize, seed,
-                maxInFlight, maxMessageBytes, ackTimeout, timeout, a3cLoss);
+                maxInFlight, maxMessageBytes, ackTimeout, timeout, a3cLoss, envServers, doubleBuffered);
     }
 
     public ActorConfig withMaxMessageBytes(int bytes) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSizes, lstmSize, seed,
-                maxInFlight, bytes, ackTimeout, startupTimeout, a3cLoss);
+                maxInFlight, bytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered);
     }
 
     /** Upper estimate of one encoded chunk: the float payloads plus 8 bytes per action/done entry. */

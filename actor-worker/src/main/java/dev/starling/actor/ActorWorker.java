@@ -2,6 +2,8 @@ package dev.starling.actor;
 
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.SplittableRandom;
@@ -35,7 +37,8 @@ import dev.starling.common.rollout.RolloutCollector;
 import dev.starling.transport.wire.Lineage;
 import dev.starling.proto.v1.ModelSpec;
 import dev.starling.proto.v1.Parameters;
-import dev.starling.envs.VectorEnv;
+import dev.starling.envs.VectorEnvironment;
+import dev.starling.envs.remote.EnvironmentServerException;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -146,6 +149,8 @@ public final class ActorWorker implements AutoCloseable {
 
     /** What this actor's mode does with a finished rollout; set on the actor thread before the first send. */
     private volatile RolloutDelivery delivery;
+    /** The environments, in one or two lanes; set by the actor thread, closed by close() to end a wait in them. */
+    private volatile List<VectorEnvironment> environments = List.of();
     /** Confined to the actor thread: the current learner call, or null between calls. */
     private AckedStream<Message, Message> stream;
     /** Confined to the actor thread: a learner stream was opened before (the next is a reconnect). */
@@ -304,6 +309,7 @@ public final class ActorWorker implements AutoCloseable {
             lock.unlock();
         }
         weights.close();
+        environments.forEach(VectorEnvironment::close);
         if (previous == State.NEW) {
             termination.complete(null);
         } else if (thread != Thread.currentThread()) {
@@ -331,7 +337,7 @@ public final class ActorWorker implements AutoCloseable {
     private void run() {
         Throwable failure = null;
         ActorCritic model = null;
-        PolicyInference policy = null;
+        List<PolicyInference> policies = new ArrayList<>(2);
         try {
             model = new ActorCritic(config.modelConfig(), config.seed(), Torch.device("cpu"));
             ParameterCodec codec = new ParameterCodec(model);
@@ -341,9 +347,15 @@ public final class ActorWorker implements AutoCloseable {
             }
             load(codec, first);
             SplittableRandom seeds = new SplittableRandom(config.seed());
-            VectorEnv env = new VectorEnv(config.env(), config.numEnvs(), seeds.nextLong());
-            policy = new PolicyInference(model, config.numEnvs());
-            RolloutCollector collector = new RolloutCollector(env, policy, model.distribution(), seeds.nextLong());
+            environments = ActorEnvironments.open(config, seeds.nextLong(), registry);
+            if (stopping) {
+                return;
+            }
+            for (VectorEnvironment env : environments) {
+                policies.add(new PolicyInference(model, env.numEnvs()));
+            }
+            RolloutCollector collector = new RolloutCollector(environments, policies, model.distribution(),
+                    seeds.nextLong());
             delivery = config.a3c()
                     ? new GradientDelivery(config.actorId(), parameterServerChannel, config.parameterServer(), codec,
                             TrainStep.forGradients(model, config.a3cLoss(), ForwardPath.FAST))
@@ -351,13 +363,14 @@ public final class ActorWorker implements AutoCloseable {
             play(codec, collector, new Rollout(config.unroll(), config.numEnvs(), model.config()));
         } catch (InterruptedException e) {
             failure = new ActorFailedException("actor " + config.actorId() + ": the actor thread was interrupted", e);
+        } catch (EnvironmentServerException e) {
+            failure = new ActorFailedException("actor " + config.actorId() + ": " + e.getMessage(), e);
         } catch (Throwable t) {
             failure = t;
         } finally {
             endStream();
-            if (policy != null) {
-                policy.close();
-            }
+            environments.forEach(VectorEnvironment::close);
+            policies.forEach(PolicyInference::close);
             if (model != null) {
                 model.close();
             }

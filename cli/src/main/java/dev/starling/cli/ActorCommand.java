@@ -40,6 +40,9 @@ final class ActorCommand implements Callable<Integer> {
     @Mixin
     LossOptions lossOptions;
 
+    @Mixin
+    DoubleBufferOption doubleBuffer;
+
     @Option(names = "--mode", defaultValue = "impala",
             description = "impala: send chunks to the learner; a3c: compute each chunk's loss gradient here and push it"
                     + " to the parameter server (the loss options apply). Default: ${DEFAULT-VALUE}.")
@@ -89,8 +92,11 @@ final class ActorCommand implements Callable<Integer> {
             id = hostName();
             seed = new SplittableRandom(model.seed ^ id.hashCode()).nextLong();
         }
+        // Compose and Kubernetes may start an actor before its environment servers.
+        environment.serverWait = ActorConfig.DEFAULT_STARTUP_TIMEOUT;
         EnvironmentDefinition env = environment.definition();
         ActorConfig config = ActorConfig.defaults(id, learner, parameterServer, env, seed)
+                .withEnvServers(env, environment.envServers, doubleBuffer.resolve(environment.remote()))
                 .withNumEnvs(numEnvs)
                 .withUnroll(t.unroll)
                 .withModelSizes(model.encoderSizes, model.lstmSize)

@@ -1,18 +1,27 @@
 package dev.starling.cli;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
 import dev.starling.env.EnvironmentDefinition;
 import dev.starling.envs.EnvironmentRegistry;
+import dev.starling.envs.EnvironmentSource;
+import dev.starling.envs.remote.EnvironmentServers;
 import picocli.CommandLine.Option;
 
-/** Which environment to play, and the jars that add environments: for the roles that run environment code. */
+/**
+ * Which environment to play: a built-in one, one from the jars that add environments, or the one
+ * that environment servers host. For the roles that run or reach environment code.
+ */
 final class EnvironmentOptions {
 
-    @Option(names = "--env", defaultValue = "masked-cartpole",
-            description = "Environment: a built-in one (${COMPLETION-CANDIDATES}) or one from --env-jar. Default: ${DEFAULT-VALUE}.",
+    static final String DEFAULT_ENV = "masked-cartpole";
+
+    @Option(names = "--env",
+            description = "Environment: a built-in one (${COMPLETION-CANDIDATES}) or one from --env-jar. Default: "
+                    + DEFAULT_ENV + ".",
             completionCandidates = EnvNames.class)
     String env;
 
@@ -21,7 +30,16 @@ final class EnvironmentOptions {
                     + " separate with commas for several. See `starling envs`.")
     List<Path> envJars = new ArrayList<>();
 
+    @Option(names = "--env-server", paramLabel = "HOST:PORT", split = ",",
+            description = "Play the environment that an environment server hosts, in another process and any language"
+                    + " (python/starling-env serves Gymnasium-style ones), instead of --env; repeat or separate with"
+                    + " commas for several servers of the same environment: the environments are spread over them.")
+    List<String> envServers = new ArrayList<>();
+
     private EnvironmentRegistry registry;
+    private EnvironmentServers servers;
+    /** How long to wait for environment servers that are not up yet (an actor may start before them). */
+    Duration serverWait = Duration.ZERO;
 
     /** The built-in environments and those of the jars; throws {@link IllegalArgumentException} naming a bad jar. */
     EnvironmentRegistry registry() {
@@ -31,11 +49,34 @@ final class EnvironmentOptions {
         return registry;
     }
 
-    /** The chosen environment; throws {@link IllegalArgumentException} listing the known names. */
+    /** True if the environments run in environment servers. */
+    boolean remote() {
+        return !envServers.isEmpty();
+    }
+
+    /**
+     * The chosen environment; throws {@link IllegalArgumentException} listing the known names, or
+     * {@link dev.starling.envs.remote.EnvironmentServerException} naming a server that cannot be used.
+     */
     EnvironmentDefinition definition() {
+        return source().definition();
+    }
+
+    /** Where this environment's vector environments come from (asks the servers what they host, once). */
+    EnvironmentSource source() {
+        if (remote()) {
+            if (env != null || !envJars.isEmpty()) {
+                throw new IllegalArgumentException("--env-server plays the environment the server hosts: give it"
+                        + " without --env and --env-jar");
+            }
+            if (servers == null) {
+                servers = EnvironmentServers.describe(envServers, serverWait);
+            }
+            return servers;
+        }
         EnvironmentRegistry loaded = registry();
         try {
-            return loaded.get(env);
+            return EnvironmentSource.local(loaded.get(env == null ? DEFAULT_ENV : env));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--env: " + e.getMessage(), e);
         }
@@ -43,7 +84,12 @@ final class EnvironmentOptions {
 
     /** The same settings as command-line arguments, for child processes (jars as absolute paths). */
     List<String> asArgs() {
-        List<String> a = new ArrayList<>(List.of("--env", env));
+        List<String> a = new ArrayList<>();
+        if (remote()) {
+            a.addAll(List.of("--env-server", String.join(",", envServers)));
+            return a;
+        }
+        a.addAll(List.of("--env", env == null ? DEFAULT_ENV : env));
         for (Path jar : envJars) {
             a.addAll(List.of("--env-jar", jar.toAbsolutePath().toString()));
         }

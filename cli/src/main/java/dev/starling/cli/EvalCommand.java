@@ -53,7 +53,7 @@ final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--episodes must be in [1, 100000], got " + episodes);
         }
         EnvironmentDefinition env = environment.definition();
-        Evaluation.Result r = Evaluation.run(checkpoint, env, episodes, seed, greedy);
+        Evaluation.Result r = Evaluation.run(checkpoint, environment.source(), episodes, seed, greedy);
         PrintWriter out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "mean return %.2f (std %.2f) over %d episodes of %s, policy version %d%s%n", r.mean(),
                 r.std(), episodes, env.name(), r.version(), greedy ? ", greedy" : "");

@@ -4,7 +4,8 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 import dev.starling.env.EnvironmentDefinition;
-import dev.starling.envs.VectorEnv;
+import dev.starling.envs.EnvironmentSource;
+import dev.starling.envs.VectorEnvironment;
 import dev.starling.envs.VectorStep;
 import dev.starling.policy.Batch;
 import dev.starling.policy.Policy;
@@ -30,16 +31,18 @@ final class Evaluation {
     }
 
     /**
-     * Plays {@code checkpoint} (a file, or a folder as {@link Policy#load} takes it) on {@code env}.
+     * Plays {@code checkpoint} (a file, or a folder as {@link Policy#load} takes it) on environments
+     * from {@code source}: {@code episodes} of them, in this process or in environment servers.
      *
      * @param greedy take the most likely action instead of sampling (training samples)
      * @throws IllegalArgumentException if the checkpoint's spaces are not {@code env}'s
      */
-    static Result run(Path checkpoint, EnvironmentDefinition env, int episodes, long seed, boolean greedy)
+    static Result run(Path checkpoint, EnvironmentSource source, int episodes, long seed, boolean greedy)
             throws IOException {
         if (episodes < 1 || episodes > 100_000) {
             throw new IllegalArgumentException("episodes must be in [1, 100000], got " + episodes);
         }
+        EnvironmentDefinition env = source.definition();
         double[] returns = new double[episodes];
         long version;
         try (Policy policy = greedy ? Policy.load(checkpoint) : Policy.loadSampling(checkpoint, seed ^ SAMPLING_SEED_MIX)) {
@@ -50,8 +53,7 @@ final class Evaluation {
                         + env.observationSpace() + " and " + env.actionSpace());
             }
             version = policy.version();
-            VectorEnv envs = new VectorEnv(env, episodes, seed);
-            try (Batch batch = policy.newBatch(episodes)) {
+            try (VectorEnvironment envs = source.open(episodes, seed); Batch batch = policy.newBatch(episodes)) {
                 play(envs, batch, policy.continuous(), returns);
             }
         }
@@ -68,7 +70,7 @@ final class Evaluation {
     }
 
     /** Steps every environment until each has finished its first episode. */
-    private static void play(VectorEnv envs, Batch policy, boolean continuous, double[] returns) {
+    private static void play(VectorEnvironment envs, Batch policy, boolean continuous, double[] returns) {
         int k = envs.numEnvs();
         VectorStep step = envs.newStep();
         boolean[] dones = new boolean[k];

@@ -16,7 +16,8 @@ import java.util.logging.Logger;
 
 import dev.starling.common.model.CheckpointFiles;
 import dev.starling.common.model.Torch;
-import dev.starling.env.EnvironmentDefinition;
+import dev.starling.envs.EnvironmentSource;
+import dev.starling.envs.remote.EnvironmentServerException;
 import dev.starling.learner.SolveJudge;
 import dev.starling.proto.v1.Checkpoint;
 import dev.starling.ps.CheckpointStore;
@@ -45,7 +46,7 @@ final class EvaluationJudge implements SolveJudge {
     static final double NEW_HIGH_GAP_SECONDS = 30;
 
     private final Path runDir;
-    private final EnvironmentDefinition env;
+    private final EnvironmentSource env;
     private final double target;
     private final int episodes;
     private final CheckpointStore best;
@@ -57,7 +58,7 @@ final class EvaluationJudge implements SolveJudge {
     private double lastSeconds;
     private int evaluations;
 
-    EvaluationJudge(Path runDir, EnvironmentDefinition env, double target, int episodes) {
+    EvaluationJudge(Path runDir, EnvironmentSource env, double target, int episodes) {
         if (episodes < 1) {
             throw new IllegalArgumentException("an evaluation needs at least one episode, got " + episodes);
         }
@@ -124,6 +125,11 @@ final class EvaluationJudge implements SolveJudge {
             Files.delete(file);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot evaluate weights version " + version + " in " + candidates.dir(), e);
+        } catch (EnvironmentServerException e) {
+            // Its episodes were cut: no verdict. The next candidate is evaluated when the server is back.
+            LOG.warning("evaluation of weights version " + version + " abandoned: " + e.getMessage());
+            lastEndNanos = System.nanoTime();
+            return false;
         }
         lastEndNanos = System.nanoTime();
         lastSeconds = (lastEndNanos - now) / 1e9;

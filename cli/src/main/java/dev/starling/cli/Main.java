@@ -11,6 +11,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import dev.starling.common.model.Torch;
+import dev.starling.envs.remote.EnvironmentServerException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.ArgSpec;
@@ -50,9 +51,10 @@ public final class Main implements Runnable {
         }
         cli.setOut(out);
         cli.setErr(err);
-        // A mistake in the user's input is one line naming the option, and exit code 2; never a stack trace.
+        // A mistake in the user's input (an environment server that cannot be played included) is one
+        // line naming the option or the server, and exit code 2; never a stack trace.
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            if (ex instanceof IllegalArgumentException) {
+            if (ex instanceof IllegalArgumentException || ex instanceof EnvironmentServerException) {
                 commandLine.getErr().println(commandLine.getCommandSpec().qualifiedName() + ": "
                         + withOptionNames(ex.getMessage(), commandLine.getCommandSpec()));
                 return 2;

@@ -64,6 +64,9 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     LearnerOptions learning;
 
+    @Mixin
+    DoubleBufferOption doubleBuffer;
+
     @Option(names = "--max-staleness", defaultValue = "10",
             description = "a3c: the parameter server drops gradients more than this many versions old. Default: ${DEFAULT-VALUE}.")
     long maxStaleness;
@@ -162,7 +165,7 @@ final class TrainCommand implements Callable<Integer> {
             return cluster(runDir);
         }
         Path dir = runDir != null ? runDir
-                : Path.of("runs", environment.env + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+                : Path.of("runs", environment.definition().name() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         RunFolder.refuseExistingRun(dir);
         switch (mode) {
             case "sync":
@@ -245,6 +248,7 @@ final class TrainCommand implements Callable<Integer> {
             a.addAll(unrollArgs);
             a.addAll(List.of("--seed", Long.toString(seeds.split().nextLong()), "--num-envs", Integer.toString(numEnvs),
                     "--max-in-flight", Integer.toString(maxInFlight)));
+            a.addAll(doubleBuffer.asArgs());
             if (a3c) {
                 a.addAll(List.of("--mode", "a3c"));
                 a.addAll(lossOptions.asArgs(env.rewardScale()));
@@ -263,7 +267,7 @@ final class TrainCommand implements Callable<Integer> {
         LOG.info(String.format(Locale.ROOT, "effective configuration: mode %s, env %s, actors %d x %d envs (%d in flight),"
                 + " T %d, encoder %s, LSTM %d, seed %d, %s, %s%s, target %.1f, max frames %d, max seconds %.0f, run dir %s%s,"
                 + " transport %s, max restarts %d per role in 10 min",
-                mode, environment.env, actors, numEnvs, maxInFlight, t.unroll, model.encoderSizes, model.lstmSize, model.seed,
+                mode, environment.definition().name(), actors, numEnvs, maxInFlight, t.unroll, model.encoderSizes, model.lstmSize, model.seed,
                 lossOptions, learning, a3c ? ", max staleness " + maxStaleness : "", target(), maxFrames, maxSeconds, dir,
                 resume ? " (resumed)" : "", secure ? "mutual TLS + bearer token" : "plaintext", maxRestarts));
         PrintWriter out = spec.commandLine().getOut();
@@ -303,7 +307,7 @@ final class TrainCommand implements Callable<Integer> {
             progress.done();
             cluster.stopAll();
             LearnerStatus s = outcome.last();
-            run.writeCurve(String.format(Locale.ROOT, "%s, mode %s, %d actor%s x %d envs, seed %d", environment.env, mode, actors,
+            run.writeCurve(String.format(Locale.ROOT, "%s, mode %s, %d actor%s x %d envs, seed %d", environment.definition().name(), mode, actors,
                     actors == 1 ? "" : "s", numEnvs, model.seed), targetToDraw());
             double fps = outcome.seconds() > 0 ? s.getFrames() / outcome.seconds() : 0;
             Map<String, Object> summary = summary(outcome.solved(), outcome.seconds(), s.getFrames(),
@@ -346,7 +350,7 @@ final class TrainCommand implements Callable<Integer> {
 
     /** Evaluations decide solved and keep the best weights, unless --eval-episodes 0. */
     private SolveJudge judge(Path dir) {
-        return evalEpisodes > 0 ? new EvaluationJudge(dir, environment.definition(), target(), evalEpisodes)
+        return evalEpisodes > 0 ? new EvaluationJudge(dir, environment.source(), target(), evalEpisodes)
                 : SolveJudge.trainingAverage(target());
     }
 
@@ -381,6 +385,11 @@ final class TrainCommand implements Callable<Integer> {
         if (!List.of("impala", "a3c", "sync").contains(mode)) {
             throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala, a3c or sync");
         }
+        if (mode.equals("sync") && environment.remote()) {
+            throw new IllegalArgumentException("--env-server: environment servers are played by actors; use --mode"
+                    + " impala or a3c (sync mode steps in-process environments only)");
+        }
+        doubleBuffer.resolve(environment.remote());
         environment.definition();
         if (actors < 1 || actors > 256) {
             throw new IllegalArgumentException("--actors must be in [1, 256], got " + actors);
@@ -389,7 +398,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--target-return must be a finite number, got " + targetReturn);
         }
         if (Double.isInfinite(target()) && maxFrames == 0 && maxSeconds == 0) {
-            throw new IllegalArgumentException("environment '" + environment.env + "' states no reward threshold: give"
+            throw new IllegalArgumentException("environment '" + environment.definition().name() + "' states no reward threshold: give"
                     + " --target-return, --max-frames or --max-seconds, or the run never ends");
         }
         if (maxFrames < 0) {
@@ -465,7 +474,7 @@ final class TrainCommand implements Callable<Integer> {
             progress.done();
             run.add(new RunFolder.Row(result.seconds(), result.frames(), result.fps(), result.episodes(),
                     result.averageReturn(), result.updates(), result.updates(), 0));
-            run.writeCurve(String.format(Locale.ROOT, "%s, mode sync, seed %d", environment.env, model.seed), targetToDraw());
+            run.writeCurve(String.format(Locale.ROOT, "%s, mode sync, seed %d", environment.definition().name(), model.seed), targetToDraw());
             Map<String, Object> summary = summary(result.solved(), result.seconds(), result.frames(),
                     result.averageReturn(), result.episodes(), result.updates(), result.updates());
             summary.put("skipped_updates", result.skippedUpdates());
@@ -493,7 +502,7 @@ final class TrainCommand implements Callable<Integer> {
         summary.put("updates", updates);
         summary.put("policy_version", policyVersion);
         summary.put("mode", mode);
-        summary.put("env", environment.env);
+        summary.put("env", environment.definition().name());
         summary.put("target_return", target());
         summary.put("provenance", Provenance.all());
         return summary;

@@ -168,7 +168,7 @@ class ClusterTrainTest {
         assertTrue(b > a, role + " " + name + " did not advance: " + a + " -> " + b);
     }
 
-    private static String scrape(int port) {
+    static String scrape(int port) {
         try {
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                     URI.create("http://localhost:" + port + "/metrics")).timeout(Duration.ofSeconds(5)).build(),
@@ -181,7 +181,7 @@ class ClusterTrainTest {
     }
 
     /** Sum of the samples of {@code name} (any labels); NaN if there is none. */
-    private static double value(String scrape, String name) {
+    static double value(String scrape, String name) {
         double sum = 0;
         boolean found = false;
         for (String line : scrape.split("\n")) {
@@ -193,7 +193,7 @@ class ClusterTrainTest {
         return found ? sum : Double.NaN;
     }
 
-    private static String tail(Path log) {
+    static String tail(Path log) {
         try {
             List<String> lines = Files.readAllLines(log);
             return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));

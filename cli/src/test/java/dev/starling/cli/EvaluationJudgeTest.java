@@ -21,6 +21,7 @@ import dev.starling.common.model.Torch;
 import dev.starling.env.Box;
 import dev.starling.env.Discrete;
 import dev.starling.envs.EnvironmentRegistry;
+import dev.starling.envs.EnvironmentSource;
 import dev.starling.proto.v1.Checkpoint;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
@@ -96,7 +97,7 @@ class EvaluationJudgeTest {
     }
 
     private static EvaluationJudge judge(Path run) {
-        return new EvaluationJudge(run, EnvironmentRegistry.builtIn().get("scripted"), 3.0, EPISODES);
+        return new EvaluationJudge(run, EnvironmentSource.local(EnvironmentRegistry.builtIn().get("scripted")), 3.0, EPISODES);
     }
 
     private static long bestVersion(Path run) throws Exception {

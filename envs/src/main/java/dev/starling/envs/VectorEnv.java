@@ -35,9 +35,7 @@ import dev.starling.env.ObservationSpace;
  *
  * <p>Not thread-safe: one actor thread owns a {@code VectorEnv} and its environments.
  */
-public final class VectorEnv {
-
-    private static final int INITIAL_EPISODE_CAPACITY = 16;
+public final class VectorEnv implements VectorEnvironment {
 
     private final String name;
     private final Environment[] envs;
@@ -51,18 +49,8 @@ public final class VectorEnv {
     private final float[] clippedScratch;
     private final Action actionWindow;
 
-    // Running episode statistics per environment; the return accumulates in double so long
-    // episodes of small rewards do not lose precision.
-    private final double[] runningReturn;
-    private final int[] runningLength;
-
-    // Finished episodes not yet drained.
-    private float[] finishedReturns = new float[INITIAL_EPISODE_CAPACITY];
-    private int[] finishedLengths = new int[INITIAL_EPISODE_CAPACITY];
-    private int finishedCount;
-
+    private final EpisodeTally tally;
     private long totalSteps;
-    private long totalEpisodes;
     private boolean started;
     /** The buffers of the last reset; steps must use the same ones (the observation rows carry over). */
     private VectorStep current;
@@ -120,8 +108,7 @@ public final class VectorEnv {
             clippedScratch = new float[actionSize];
             actionWindow = Action.ofContinuous(clippedScratch, actionSize);
         }
-        this.runningReturn = new double[numEnvs];
-        this.runningLength = new int[numEnvs];
+        this.tally = new EpisodeTally(numEnvs);
     }
 
     private static List<Environment> instances(EnvironmentDefinition definition, int numEnvs) {
@@ -135,31 +122,28 @@ public final class VectorEnv {
         return list;
     }
 
-    /** Buffers sized for this vector environment. */
-    public VectorStep newStep() {
-        boolean discrete = actionSpace instanceof Discrete;
-        return new VectorStep(numEnvs, obsSize, discrete ? numEnvs : 0, discrete ? 0 : numEnvs * actionSize);
-    }
-
-    /** Number of environments {@code K}. */
+    @Override
     public int numEnvs() {
         return numEnvs;
     }
 
+    @Override
     public ObservationSpace observationSpace() {
         return observationSpace;
     }
 
+    @Override
     public ActionSpace actionSpace() {
         return actionSpace;
     }
 
-    /** Floats per observation of one environment. */
+    @Override
     public int observationSize() {
         return obsSize;
     }
 
     /** Environment name given at construction. */
+    @Override
     public String name() {
         return name;
     }
@@ -168,13 +152,13 @@ public final class VectorEnv {
      * Resets every environment and writes the first observations into {@code into}. Episodes in
      * progress are abandoned without being recorded; finished episodes not yet drained are kept.
      */
+    @Override
     public void reset(VectorStep into) {
         checkBuffers(into);
         Observation obs = into == current ? currentWindow : Observation.ofFloats(into.observations, obsSize);
         for (int k = 0; k < numEnvs; k++) {
             envs[k].reset(seeds[k].nextLong(), obs.moveTo(k));
-            runningReturn[k] = 0.0;
-            runningLength[k] = 0;
+            tally.abandon(k);
         }
         Arrays.fill(into.terminated, false);
         Arrays.fill(into.truncated, false);
@@ -192,6 +176,7 @@ public final class VectorEnv {
      * @throws IllegalArgumentException on an invalid discrete action or a NaN continuous one
      * @throws IllegalStateException if {@link #reset} was not called with these buffers
      */
+    @Override
     public void step(VectorStep s) {
         checkBuffers(s);
         if (!started) {
@@ -211,8 +196,7 @@ public final class VectorEnv {
                         + "; rewards must be finite");
             }
             s.rewards[k] = reward;
-            runningReturn[k] += reward;
-            runningLength[k]++;
+            tally.add(k, reward);
             boolean terminated = env.terminated();
             boolean truncated = !terminated && env.truncated();
             s.terminated[k] = terminated;
@@ -222,9 +206,7 @@ public final class VectorEnv {
                     System.arraycopy(s.observations, k * obsSize, s.finalObservations, k * obsSize, obsSize);
                     truncations++;
                 }
-                recordEpisode((float) runningReturn[k], runningLength[k]);
-                runningReturn[k] = 0.0;
-                runningLength[k] = 0;
+                tally.end(k);
                 env.reset(seeds[k].nextLong(), obs.moveTo(k));
             }
         }
@@ -264,44 +246,30 @@ public final class VectorEnv {
         }
     }
 
-    /**
-     * Passes every episode finished since the previous drain to {@code sink}, oldest first, and
-     * clears them. If the sink throws, the episodes not yet passed are dropped.
-     *
-     * @return the number of episodes passed
-     */
-    public int drainEpisodes(EpisodeSink sink) {
-        Objects.requireNonNull(sink, "sink");
-        int n = finishedCount;
-        // Cleared up front so a throwing sink cannot cause episodes to be reported twice.
-        finishedCount = 0;
-        for (int i = 0; i < n; i++) {
-            sink.accept(finishedReturns[i], finishedLengths[i]);
-        }
-        return n;
+    /** In-process environments do the whole step here, on the caller's thread. */
+    @Override
+    public void startStep(VectorStep s) {
+        step(s);
     }
 
-    /** Environment steps taken so far, summed over all {@code K} environments. */
+    /** Nothing left to wait for: {@link #startStep} did the work. */
+    @Override
+    public void finishStep(VectorStep s) {
+    }
+
+    @Override
+    public int drainEpisodes(EpisodeSink sink) {
+        return tally.drain(sink);
+    }
+
+    @Override
     public long totalSteps() {
         return totalSteps;
     }
 
     /** Episodes finished so far, drained or not. */
     public long totalEpisodes() {
-        return totalEpisodes;
-    }
-
-    private void recordEpisode(float episodeReturn, int length) {
-        if (finishedCount == finishedReturns.length) {
-            // Grows only while the backlog between drains exceeds every earlier one.
-            int capacity = finishedReturns.length * 2;
-            finishedReturns = Arrays.copyOf(finishedReturns, capacity);
-            finishedLengths = Arrays.copyOf(finishedLengths, capacity);
-        }
-        finishedReturns[finishedCount] = episodeReturn;
-        finishedLengths[finishedCount] = length;
-        finishedCount++;
-        totalEpisodes++;
+        return tally.episodes();
     }
 
     private void checkBuffers(VectorStep s) {

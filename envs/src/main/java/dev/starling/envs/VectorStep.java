@@ -1,5 +1,9 @@
 package dev.starling.envs;
 
+import dev.starling.env.ActionSpace;
+import dev.starling.env.Discrete;
+import dev.starling.env.ObservationSpace;
+
 /**
  * The caller-owned buffers of one {@link VectorEnv} step over {@code K} environments, reused
  * from step to step so the hot path does not allocate. Made by {@link VectorEnv#newStep()}.
@@ -32,7 +36,14 @@ public final class VectorStep {
     /** How many environments the last step truncated. */
     public int truncations;
 
-    VectorStep(int numEnvs, int observationSize, int discrete, int continuous) {
+    /** Buffers for {@code numEnvs} environments of these spaces. */
+    public static VectorStep of(int numEnvs, ObservationSpace observationSpace, ActionSpace actionSpace) {
+        boolean discrete = actionSpace instanceof Discrete;
+        int actions = Math.multiplyExact(numEnvs, actionSpace.size());
+        return new VectorStep(numEnvs, observationSpace.size(), discrete ? numEnvs : 0, discrete ? 0 : actions);
+    }
+
+    private VectorStep(int numEnvs, int observationSize, int discrete, int continuous) {
         discreteActions = new int[discrete];
         continuousActions = new float[continuous];
         observations = new float[Math.multiplyExact(numEnvs, observationSize)];

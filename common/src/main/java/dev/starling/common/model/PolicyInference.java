@@ -140,10 +140,18 @@ public final class PolicyInference implements AutoCloseable {
 
     /** Copies the current state {@code [K, H]} out (the initial state of a chunk). */
     public void readState(float[] hOut, float[] cOut) {
-        FloatPointer hp = h.data_ptr_float();
-        FloatPointer cp = c.data_ptr_float();
-        hp.get(hOut);
-        cp.get(cOut);
+        readState(hOut, cOut, 0);
+    }
+
+    /**
+     * Copies the current state {@code [K, H]} into rows {@code firstRow .. firstRow+K-1} of
+     * {@code [rows, H]} arrays (a rollout whose rows several policies fill).
+     */
+    public void readState(float[] hOut, float[] cOut, int firstRow) {
+        int n = (int) h.numel();
+        int start = firstRow * (n / envs);
+        h.data_ptr_float().get(hOut, start, n);
+        c.data_ptr_float().get(cOut, start, n);
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.starling.common.rollout;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
 import java.util.List;
 
 import dev.starling.common.model.ActorCritic;
@@ -15,10 +16,11 @@ import dev.starling.common.rl.SequenceForward;
 import dev.starling.env.EnvironmentDefinition;
 import dev.starling.envs.EnvironmentRegistry;
 import dev.starling.envs.VectorEnv;
+import dev.starling.envs.VectorEnvironment;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * What the actor records equals what the learner recomputes from the chunk: the behaviour
@@ -29,16 +31,24 @@ import org.junit.jupiter.params.provider.ValueSource;
 class RolloutCollectorTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"masked-cartpole", "pendulum"})
-    void behaviourLogProbsEqualTheLearnersForEverySpace(String name) {
+    @CsvSource({"masked-cartpole, 1", "pendulum, 1", "masked-cartpole, 2", "pendulum, 2"})
+    void behaviourLogProbsEqualTheLearnersForEverySpace(String name, int lanes) {
         EnvironmentDefinition def = EnvironmentRegistry.builtIn().get(name);
         ModelConfig config = new ModelConfig(def.observationSpace(), def.actionSpace(), List.of(16), 24);
         int k = 6;
         int t = 40;
-        VectorEnv env = new VectorEnv(def, k, 3);
-        try (ActorCritic model = new ActorCritic(config, 5, Torch.device("cpu"));
-                PolicyInference policy = new PolicyInference(model, k)) {
-            RolloutCollector collector = new RolloutCollector(env, policy, model.distribution(), 9);
+        List<VectorEnvironment> envs = new ArrayList<>();
+        for (int i = 0; i < lanes; i++) {
+            envs.add(new VectorEnv(def, k / lanes, 3 + i));
+        }
+        List<PolicyInference> policies = new ArrayList<>();
+        try (ActorCritic model = new ActorCritic(config, 5, Torch.device("cpu"))) {
+            for (int i = 0; i < lanes; i++) {
+                policies.add(new PolicyInference(model, k / lanes));
+            }
+            // Two lanes (double-buffered play) fill rows 0-2 and 3-5, each from its own LSTM state:
+            // the learner, reading the rollout as one batch, must see exactly what each lane played.
+            RolloutCollector collector = new RolloutCollector(envs, policies, model.distribution(), 9);
             Rollout r = new Rollout(t, k, config);
             collector.collect(r, new ReturnTracker());
             collector.collect(r, new ReturnTracker());
@@ -57,6 +67,8 @@ class RolloutCollectorTest {
             }
             assertTrue(worst < 1e-4, name + ": actor and learner log-probabilities differ by " + worst);
             assertEquals(config.continuous(), r.continuous);
+        } finally {
+            policies.forEach(PolicyInference::close);
         }
     }
 }
