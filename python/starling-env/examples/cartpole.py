@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Gymnasium's CartPole-v1 in pure Python, served to Starling's actors.
 
-    python3 examples/cartpole.py --port 50051 --num-envs 64 [--step-cost-us N]
+    python3 examples/cartpole.py --port 50051 --num-envs 64 [--step-cost-us MICROSECONDS_PER_ENV_STEP]
 
 The dynamics, constants, rewards, termination and 500-step time limit are CartPole-v1's, and so
 are the observation bounds, except that the velocities are unbounded (Gymnasium writes float32's
@@ -45,10 +45,11 @@ class CartPole:
     observation_space = Box(-_HIGH, _HIGH, dtype=np.float32)
     action_space = Discrete(2)
 
-    def __init__(self):
+    def __init__(self, step_cost_us=0.0):
         self._rng = None
         self.state = None
         self._steps = 0
+        self._step_cost_ns = int(step_cost_us * 1000)
 
     def reset(self, seed=None, options=None):
         if seed is not None or self._rng is None:
@@ -58,6 +59,8 @@ class CartPole:
         return self.state, {}
 
     def step(self, action):
+        if self._step_cost_ns:
+            busy_wait_ns(self._step_cost_ns)
         x, x_dot, theta, theta_dot = self.state
         force = FORCE_MAG if action == 1 else -FORCE_MAG
         costheta = math.cos(theta)
@@ -79,9 +82,9 @@ class CartPole:
         return self.state, 1.0, terminated, self._steps >= MAX_EPISODE_STEPS, {}
 
 
-def busy_wait(microseconds):
-    """Spins (holding the CPU, as a real environment's work would) for ``microseconds``."""
-    deadline = time.perf_counter_ns() + microseconds * 1000
+def busy_wait_ns(nanoseconds):
+    """Spins (holding the CPU, as a real environment's work would) for ``nanoseconds``."""
+    deadline = time.perf_counter_ns() + nanoseconds
     while time.perf_counter_ns() < deadline:
         pass
 
@@ -92,17 +95,16 @@ def main(argv=None):
     parser.add_argument("--host", default="[::]", help="address to listen on (default [::], every interface)")
     parser.add_argument("--num-envs", type=int, default=64,
                         help="the most environments one actor's stream may open (default 64)")
-    parser.add_argument("--step-cost-us", type=int, default=0,
-                        help="busy-wait this many microseconds once per batched step, not per environment "
-                             "(a benchmark knob; default 0)")
+    parser.add_argument("--step-cost-us", type=float, default=0.0,
+                        help="busy-wait this many microseconds in every environment step, as a costlier "
+                             "simulator would (a benchmark knob; default 0)")
     args = parser.parse_args(argv)
     if args.step_cost_us < 0:
         parser.error("--step-cost-us must be >= 0")
-    before_step = (lambda: busy_wait(args.step_cost_us)) if args.step_cost_us else None
     try:
-        serve(CartPole, args.num_envs, args.port, name="py-cartpole",
+        serve(lambda: CartPole(args.step_cost_us), args.num_envs, args.port, name="py-cartpole",
               description="Gymnasium CartPole-v1 in pure Python: reward 1 per step, 500-step limit",
-              reward_threshold=475.0, reward_scale=0.05, host=args.host, before_step=before_step)
+              reward_threshold=475.0, reward_scale=0.05, host=args.host)
     except (OSError, ValueError) as e:
         sys.exit(f"cartpole: {e}")
 

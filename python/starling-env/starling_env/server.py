@@ -58,11 +58,10 @@ class _Stream:
     Used by the one thread that serves the stream; close() closes every environment it made.
     """
 
-    def __init__(self, spec, num_envs, before_step):
+    def __init__(self, spec, num_envs):
         self.envs = []
         self._spec = spec
         self._n = num_envs
-        self._before_step = before_step
         shape = spec.observation_shape
         dtype = np.uint8 if spec.image else _FLOAT32
         self._obs = np.zeros((num_envs, *shape), dtype)
@@ -141,8 +140,6 @@ class _Stream:
 
     def step(self, actions):
         """Steps every environment once, resets those whose episode ended; the reply to the Act."""
-        if self._before_step is not None:
-            self._before_step()
         envs = self.envs
         obs = self._obs
         rewards = self._rewards
@@ -234,12 +231,11 @@ class _Stream:
 class _EnvironmentService(environment_pb2_grpc.EnvironmentServicer):
     """Describe and Play. Each Play stream runs on one thread of the server's pool."""
 
-    def __init__(self, info, spec, make_env, max_streams, before_step):
+    def __init__(self, info, spec, make_env, max_streams):
         self._info = info
         self._spec = spec
         self._make_env = make_env
         self._max_streams = max_streams
-        self._before_step = before_step
         self._lock = threading.Lock()
         self._streams = 0
 
@@ -258,7 +254,7 @@ class _EnvironmentService(environment_pb2_grpc.EnvironmentServicer):
             if request is None:  # the client closed the stream before opening anything
                 return
             num_envs, seed = self._read_open(request)
-            stream = _Stream(self._spec, num_envs, self._before_step)
+            stream = _Stream(self._spec, num_envs)
             yield stream.open(self._make_env, seed)
             for request in requests:
                 kind = request.WhichOneof("kind")
@@ -316,12 +312,10 @@ class Server:
         host: address to listen on; "[::]" is every interface.
         max_streams: Play streams served at once (each holds a thread); more are refused with
             RESOURCE_EXHAUSTED.
-        before_step: called with no arguments before each batched step of a stream (once per
-            Act, not per environment), on the stream's thread; None for nothing.
     """
 
     def __init__(self, make_env, num_envs, port=0, *, name, description="", reward_threshold=None,
-                 reward_scale=1.0, host="[::]", max_streams=16, before_step=None):
+                 reward_scale=1.0, host="[::]", max_streams=16):
         if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise ValueError(f"name {name!r} must be 1-64 lower-case letters, digits, '.', '_' or '-', starting "
                              "with a letter or digit")
@@ -341,7 +335,7 @@ class Server:
             name=name, description=description, observation_space=spec.observation_space,
             action_space=spec.action_space, max_envs=num_envs, reward_scale=reward_scale,
             reward_threshold=reward_threshold)
-        self._service = _EnvironmentService(self._info, spec, make_env, max_streams, before_step)
+        self._service = _EnvironmentService(self._info, spec, make_env, max_streams)
         self._address = f"{host}:{port}"
         self._max_streams = max_streams
         # A request is N actions of at most 10 bytes each (a negative int32 varint; floats take 4).
@@ -424,7 +418,7 @@ def _probe(make_env):
 
 
 def serve(make_env, num_envs, port, *, name, description="", reward_threshold=None, reward_scale=1.0,
-          host="[::]", max_streams=16, before_step=None):
+          host="[::]", max_streams=16):
     """Hosts environments made by ``make_env`` until SIGTERM or SIGINT, then stops gracefully.
 
     Arguments as for Server. Prints ``starling-env: serving NAME (OBS, ACTION, up to N envs per
@@ -434,7 +428,7 @@ def serve(make_env, num_envs, port, *, name, description="", reward_threshold=No
     """
     server = Server(make_env, num_envs, port, name=name, description=description,
                     reward_threshold=reward_threshold, reward_scale=reward_scale, host=host,
-                    max_streams=max_streams, before_step=before_step)
+                    max_streams=max_streams)
     previous = {}
     try:
         if threading.current_thread() is threading.main_thread():

@@ -48,7 +48,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 
 /**
- * One actor: plays K environments with the LSTM policy, batched over the environments, and
+ * One actor: plays K environments (in this process or in environment servers, in one lane or two
+ * double-buffered ones) with the LSTM policy, batched over the environments, and
  * hands every rollout of T steps to its mode's {@link RolloutDelivery} (impala: the chunk to the
  * learner; a3c: its loss gradient to the parameter server), streaming what it makes; takes new
  * weights from the parameter server between rollouts, so every rollout has exactly one
@@ -80,7 +81,9 @@ import io.micrometer.core.instrument.MeterRegistry;
  * {@code starling.parameters.version} (from the first weights on),
  * {@code starling.actor.chunks.sent}, {@code starling.actor.chunks.acked},
  * {@code starling.actor.chunks.dropped} (acked with accepted=false: too stale, not an error),
- * {@code starling.actor.reconnects}, {@code starling.actor.stream.failures}.
+ * {@code starling.actor.reconnects}, {@code starling.actor.stream.failures}; with environment
+ * servers also {@code starling.env.server.step} and {@code starling.env.server.streams.lost}
+ * (see {@link ActorEnvironments}).
  */
 public final class ActorWorker implements AutoCloseable {
 

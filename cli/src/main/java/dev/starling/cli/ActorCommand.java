@@ -96,7 +96,7 @@ final class ActorCommand implements Callable<Integer> {
         environment.serverWait = ActorConfig.DEFAULT_STARTUP_TIMEOUT;
         EnvironmentDefinition env = environment.definition();
         ActorConfig config = ActorConfig.defaults(id, learner, parameterServer, env, seed)
-                .withEnvServers(env, environment.envServers, doubleBuffer.resolve(environment.remote()))
+                .withEnvServers(env, environment.envServers, doubleBuffer.resolve())
                 .withNumEnvs(numEnvs)
                 .withUnroll(t.unroll)
                 .withModelSizes(model.encoderSizes, model.lstmSize)

@@ -23,6 +23,8 @@ import dev.starling.bench.BenchLine;
 import dev.starling.bench.BroadcastBenchmark;
 import dev.starling.bench.FoundationBenchmark;
 import dev.starling.bench.IngestBenchmark;
+import dev.starling.bench.RemoteEnvBenchmark;
+import dev.starling.envs.remote.PythonEnvServer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -33,19 +35,31 @@ import picocli.CommandLine.Option;
             "%nSections: 1 learner update (fast split-at-done path vs the reference loop, T 32/80, LSTM 128/256),"
                     + " 2 actor inference (K = 1..256, time in env / model / encoding), 3 learner ingest over loopback"
                     + " gRPC (training off), 4 weight broadcast to 16 subscribers, 5 the cluster vs the synchronous"
-                    + " baseline (training masked CartPole), 6 roofline (the cluster against its slowest part alone)."
+                    + " baseline (training masked CartPole), 6 roofline (the cluster against its slowest part alone),"
+                    + " 7 remote environments (the Python CartPole server: one batched step's round trip at K 32/128,"
+                    + " double-buffered play vs the plain loop at K 64/256 when stepping the environments costs as"
+                    + " much as inference on them, and the cluster training through --env-server vs in-process"
+                    + " CartPole: frames/s of a fixed-time run, time to solve per seed; needs "
+                    + RemoteEnvBenchmark.DEBIAN_PACKAGES + ")."
                     + " Each ratio is measured in the same run, so a noisy machine still gives a fair figure. Writes"
                     + " bench.md and bench.json to --out; reports targets met or missed; asserts nothing."})
 final class BenchCommand implements Callable<Integer> {
 
     static final String PARALLEL = "5 parallel vs synchronous";
     static final String ROOFLINE = "6 roofline";
+    static final int LAST_SECTION = 7;
+    /** Environments per stream of the Python server the cluster trains on (the actor's K, 64, fits one stream). */
+    private static final int CLUSTER_SERVER_ENVS = 64;
+    /** Section 7 counts a fixed-time run's frames/s from here on: start-up and warm-up are over. */
+    private static final double STEADY_FROM_SECONDS = 10;
+    /** Issue 15: the cluster training through the Python server reaches at least this many frames/s. */
+    private static final double REMOTE_CLUSTER_FPS_TARGET = 30_000;
 
     @Option(names = "--quick", description = "Shorter measurements and 90 s training budgets (a few minutes in all).")
     boolean quick;
 
     @Option(names = "--sections", split = ",", paramLabel = "N",
-            description = "Which sections to run (1-6), e.g. --sections 3,4. Default: all.")
+            description = "Which sections to run (1-" + LAST_SECTION + "), e.g. --sections 3,4. Default: all.")
     Set<Integer> sections;
 
     @Option(names = "--modes", description = "Instead: train masked CartPole to 475 in each mode (impala, a3c, sync), one after another in"
@@ -53,12 +67,13 @@ final class BenchCommand implements Callable<Integer> {
     boolean modes;
 
     @Option(names = "--max-seconds", paramLabel = "S",
-            description = "Time budget of each training run (sections 5 and 6, --modes). Default: 90 with --quick, else 300.")
+            description = "Time budget of each training run (sections 5, 6 and 7, --modes). Default: 90 with --quick,"
+                    + " else 300.")
     Double maxSeconds;
 
     @Option(names = "--seeds", paramLabel = "N",
-            description = "Training runs per configuration in the time-to-solve sections (5, --modes), seeds 1..N; medians"
-                    + " and the spread are reported. Default: 3, or 1 with --quick.")
+            description = "Training runs per configuration in the time-to-solve sections (5, 7, --modes), seeds 1..N;"
+                    + " medians and the spread are reported. Default: 3, or 1 with --quick.")
     Integer seeds;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "bench-results",
@@ -71,12 +86,17 @@ final class BenchCommand implements Callable<Integer> {
             return modes();
         }
         if (sections == null || sections.isEmpty()) {
-            sections = new TreeSet<>(List.of(1, 2, 3, 4, 5, 6));
+            sections = new TreeSet<>(List.of(1, 2, 3, 4, 5, 6, 7));
         }
         for (int section : sections) {
-            if (section < 1 || section > 6) {
-                throw new IllegalArgumentException("--sections takes numbers 1 to 6, got " + section);
+            if (section < 1 || section > LAST_SECTION) {
+                throw new IllegalArgumentException("--sections takes numbers 1 to " + LAST_SECTION + ", got "
+                        + section);
             }
+        }
+        if (sections.contains(7)) {
+            // Before the other sections' minutes, not after them.
+            RemoteEnvBenchmark.requirePython();
         }
         PrintStream log = System.out;
         log.println("benchmark, sections " + sections + (quick ? ", quick" : "") + " (one libtorch thread, OMP_NUM_THREADS="
@@ -94,6 +114,10 @@ final class BenchCommand implements Callable<Integer> {
         if (sections.contains(5) || sections.contains(6)) {
             lines.addAll(clusterVsSyncAndRoofline(lines, log));
         }
+        if (sections.contains(7)) {
+            lines.addAll(RemoteEnvBenchmark.run(quick, log));
+            lines.addAll(remoteCluster(log));
+        }
         lines.removeIf(l -> !sections.contains(sectionNumber(l)));
         write(lines);
         return 0;
@@ -108,7 +132,7 @@ final class BenchCommand implements Callable<Integer> {
      * and the learner fed from memory (section 1's fast update at T 32, B 64, LSTM 128).
      */
     private List<BenchLine> clusterVsSyncAndRoofline(List<BenchLine> measured, PrintStream log) throws Exception {
-        double budget = maxSeconds != null ? maxSeconds : quick ? 90 : 300;
+        double budget = trainingBudget();
         int n = seedCount();
         List<BenchLine> lines = new ArrayList<>();
         List<Map<String, Object>> cluster = new ArrayList<>();
@@ -118,11 +142,9 @@ final class BenchCommand implements Callable<Integer> {
             sync.add(train(List.of("--mode", "sync", "--num-envs", "64", "--seed", Integer.toString(seed)), budget,
                     "sync-seed" + seed));
         }
-        String shape = String.format(Locale.ROOT, "impala, %s actor(s) x %s envs", cluster.get(0).get("actors"),
-                cluster.get(0).get("envs_per_actor"));
         for (int i = 0; i < n; i++) {
-            lines.add(seedLine("cluster (" + shape + ")", i + 1, cluster.get(i), budget));
-            lines.add(seedLine("synchronous (64 envs)", i + 1, sync.get(i), budget));
+            lines.add(seedLine(PARALLEL, "cluster (" + shape(cluster.get(0)) + ")", i + 1, cluster.get(i), budget));
+            lines.add(seedLine(PARALLEL, "synchronous (64 envs)", i + 1, sync.get(i), budget));
         }
         double clusterFps = median(cluster, s -> number(s, "fps"));
         double syncFps = median(sync, s -> number(s, "fps"));
@@ -162,6 +184,92 @@ final class BenchCommand implements Callable<Integer> {
         return lines;
     }
 
+    /**
+     * Section 7's cluster runs, impala with the defaults of {@code train}, on the Python CartPole
+     * server ({@code --env-server}) and on the in-process {@code --env cartpole} (the same dynamics,
+     * spaces and threshold). Frames/s: one run of each for a fixed time without stopping at the
+     * target or evaluating, counted from {@link #STEADY_FROM_SECONDS} on (a run that solves in 15 s
+     * is mostly start-up). Time to solve: seeds 1..N of each, alternately, as section 5.
+     */
+    private List<BenchLine> remoteCluster(PrintStream log) throws Exception {
+        double budget = trainingBudget();
+        double steadyBudget = quick ? 30 : 60;
+        int n = seedCount();
+        List<Map<String, Object>> remote = new ArrayList<>();
+        List<Map<String, Object>> local = new ArrayList<>();
+        double remoteFps;
+        double localFps;
+        try (PythonEnvServer server = RemoteEnvBenchmark.startCartPole(CLUSTER_SERVER_ENVS, 0)) {
+            List<String> remoteArgs = List.of("--mode", "impala", "--env-server", server.address());
+            List<String> localArgs = List.of("--mode", "impala", "--env", "cartpole");
+            remoteFps = steadyFps(remoteArgs, steadyBudget, "py-cartpole-steady");
+            localFps = steadyFps(localArgs, steadyBudget, "cartpole-steady");
+            for (int seed = 1; seed <= n; seed++) {
+                remote.add(train(withSeed(remoteArgs, seed), budget, "py-cartpole-seed" + seed));
+                local.add(train(withSeed(localArgs, seed), budget, "cartpole-seed" + seed));
+            }
+        }
+        String section = RemoteEnvBenchmark.SECTION;
+        List<BenchLine> lines = new ArrayList<>();
+        String steady = String.format(Locale.ROOT, "%.0f-%.0f s of a %.0f s run, seed 1", STEADY_FROM_SECONDS,
+                steadyBudget, steadyBudget);
+        lines.add(BenchLine.of(section, "cluster frames/s on the Python server (" + steady + ")", Double.NaN, remoteFps,
+                "frames/s").atLeast(REMOTE_CLUSTER_FPS_TARGET));
+        lines.add(BenchLine.of(section, "cluster frames/s in-process (" + steady + ")", Double.NaN, localFps,
+                "frames/s"));
+        lines.add(BenchLine.of(section, "Python server / in-process cluster frames/s", Double.NaN, remoteFps / localFps,
+                "x"));
+        for (int i = 0; i < n; i++) {
+            lines.add(seedLine(section, "cluster on the Python server (" + shape(remote.get(0)) + ", --env-server)",
+                    i + 1, remote.get(i), budget));
+            lines.add(seedLine(section, "cluster in-process (" + shape(local.get(0)) + ", --env cartpole)", i + 1,
+                    local.get(i), budget));
+        }
+        String of = n == 1 ? "seed 1" : "median of seeds 1-" + n;
+        lines.add(BenchLine.of(section, "time to solve on the Python server (eval >= 475), " + of
+                + spread(remote, BenchCommand::solveSeconds, "%.1f") + unsolved(remote, budget), Double.NaN,
+                median(remote, BenchCommand::solveSeconds), "s"));
+        lines.add(BenchLine.of(section, "time to solve in-process, " + of
+                + spread(local, BenchCommand::solveSeconds, "%.1f") + unsolved(local, budget), Double.NaN,
+                median(local, BenchCommand::solveSeconds), "s"));
+        for (BenchLine l : lines) {
+            log.println(l.format());
+        }
+        return lines;
+    }
+
+    private static List<String> withSeed(List<String> args, int seed) {
+        List<String> all = new ArrayList<>(args);
+        all.addAll(List.of("--seed", Integer.toString(seed)));
+        return all;
+    }
+
+    /**
+     * Frames/s of a run of {@code seconds} that neither stops at the target nor evaluates, over its
+     * metrics rows from {@link #STEADY_FROM_SECONDS} on.
+     */
+    private double steadyFps(List<String> args, double seconds, String name) throws IOException {
+        List<String> all = new ArrayList<>(withSeed(args, 1));
+        all.addAll(List.of("--target-return", "1e9", "--eval-episodes", "0"));
+        train(all, seconds, name);
+        List<RunFolder.Row> rows = RunFolder.rows(out.resolve("run-" + name));
+        RunFolder.Row from = rows.stream().filter(r -> r.seconds() >= STEADY_FROM_SECONDS).findFirst()
+                .orElseThrow(() -> new IllegalStateException("run " + name + " ended before "
+                        + STEADY_FROM_SECONDS + " s"));
+        RunFolder.Row last = rows.get(rows.size() - 1);
+        return (last.frames() - from.frames()) / (last.seconds() - from.seconds());
+    }
+
+    private double trainingBudget() {
+        return maxSeconds != null ? maxSeconds : quick ? 90 : 300;
+    }
+
+    /** The cluster's shape as a run's summary states it. */
+    private static String shape(Map<String, Object> summary) {
+        return String.format(Locale.ROOT, "impala, %s actor(s) x %s envs", summary.get("actors"),
+                summary.get("envs_per_actor"));
+    }
+
     private int seedCount() {
         int n = seeds != null ? seeds : quick ? 1 : 3;
         if (n < 1 || n > 20) {
@@ -171,10 +279,10 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** One training run: time to solve, with frames, frames/s, updates, lag and the best evaluation. */
-    private static BenchLine seedLine(String what, int seed, Map<String, Object> s, double budget) {
+    private static BenchLine seedLine(String section, String what, int seed, Map<String, Object> s, double budget) {
         Object best = s.get("best_eval_return");
         Object lag = s.get("mean_policy_lag");
-        return BenchLine.of(PARALLEL, String.format(Locale.ROOT, "%s seed %d: %s, %,d frames, %,.0f frames/s, %d updates%s,"
+        return BenchLine.of(section, String.format(Locale.ROOT, "%s seed %d: %s, %,d frames, %,.0f frames/s, %d updates%s,"
                 + " best eval %s", what, seed, Boolean.TRUE.equals(s.get("solved")) ? "solved"
                         : String.format(Locale.ROOT, "not solved in %.0f s", budget),
                 ((Number) s.get("frames")).longValue(), number(s, "fps"), ((Number) s.get("updates")).longValue(),

@@ -389,7 +389,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--env-server: environment servers are played by actors; use --mode"
                     + " impala or a3c (sync mode steps in-process environments only)");
         }
-        doubleBuffer.resolve(environment.remote());
+        doubleBuffer.resolve();
         environment.definition();
         if (actors < 1 || actors > 256) {
             throw new IllegalArgumentException("--actors must be in [1, 256], got " + actors);

@@ -48,8 +48,38 @@ class BenchCommandTest {
     void unknownSectionIsAClearError(@TempDir Path dir) {
         StringWriter err = new StringWriter();
         int code = Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true),
-                "bench", "--sections", "7", "--out", dir.toString());
+                "bench", "--sections", "8", "--out", dir.toString());
         assertEquals(2, code);
-        assertTrue(err.toString().contains("--sections takes numbers 1 to 6, got 7"), err.toString());
+        assertTrue(err.toString().contains("--sections takes numbers 1 to 7, got 8"), err.toString());
+    }
+
+    /**
+     * Section 7 on a machine whose Python lacks the packages (a stand-in package folder whose
+     * scripts fail as they do there) fails at once, before any other section, naming the Debian
+     * packages: it never skips silently.
+     */
+    @Test
+    void remoteEnvironmentsWithoutPythonPackagesFailNamingTheDebianPackages(@TempDir Path dir) throws Exception {
+        Path pkg = dir.resolve("starling-env");
+        Files.createDirectories(pkg.resolve("examples"));
+        Files.writeString(pkg.resolve("generate_stubs.py"),
+                "import sys\nsys.exit(\"generate_stubs: protoc not found on PATH\")\n");
+        Files.writeString(pkg.resolve("examples/cartpole.py"), "import grpc_missing_for_this_test\n");
+        String previous = System.setProperty("starling.python.dir", pkg.toString());
+        try {
+            StringWriter err = new StringWriter();
+            int code = Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true),
+                    "bench", "--quick", "--sections", "1,7", "--out", dir.resolve("out").toString());
+            assertEquals(2, code, err.toString());
+            assertTrue(err.toString().contains("sudo apt-get install python3-grpcio python3-protobuf python3-numpy"
+                    + " protobuf-compiler protobuf-compiler-grpc"), err.toString());
+            assertFalse(Files.exists(dir.resolve("out/bench.md")), "no section ran");
+        } finally {
+            if (previous == null) {
+                System.clearProperty("starling.python.dir");
+            } else {
+                System.setProperty("starling.python.dir", previous);
+            }
+        }
     }
 }

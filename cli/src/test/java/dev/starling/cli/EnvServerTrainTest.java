@@ -22,8 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
  * A Gymnasium-style environment in Python trains on the cluster through the package, as the
  * package's README tells a user to do: {@code examples/cartpole.py} (CartPole-v1's dynamics in
  * pure Python) served by {@code starling_env.serve}, {@code starling train --env-server}, then
- * {@code starling eval --env-server}. Mid-run the server is killed and started again on the same
- * port: the actor reconnects (no role restarts) and the run still solves. Budget: the target
+ * {@code starling eval --env-server}. The actor plays double-buffered (two lanes, two streams).
+ * Mid-run the server is killed and started again on the same port: the actor reconnects (no role
+ * restarts) and the run still solves. Budget: the target
  * 475 within 240 s; the run usually needs 15-30 s of training.
  */
 class EnvServerTrainTest {
@@ -39,7 +40,8 @@ class EnvServerTrainTest {
             StringWriter out = new StringWriter();
             CompletableFuture<Integer> training = CompletableFuture.supplyAsync(() -> Main.run(
                     new PrintWriter(out, true), new PrintWriter(new StringWriter(), true), "train", "--env-server",
-                    server.address(), "--max-seconds", "240", "--seed", "3", "--metrics", "--run-dir",
+                    server.address(), "--double-buffer", "on", "--max-seconds", "240", "--seed", "3", "--metrics",
+                    "--run-dir",
                     runDir.toString()));
             int actorMetrics = awaitPort(runDir.resolve("ports/actor-0.metrics"));
             awaitFrames(runDir.resolve("metrics.csv"), 50_000);

@@ -16,8 +16,8 @@ import dev.starling.env.Observation;
 import dev.starling.env.ObservationSpace;
 
 /**
- * {@code K} environments of the same kind stepped together, with automatic reset and episode
- * statistics.
+ * {@code K} environments of the same kind stepped together in this process, on the caller's
+ * thread, with automatic reset and episode statistics.
  *
  * <p>Observations are laid out row-major as {@code [K, observationSize]}. When an environment's
  * episode ends during {@link #step}, it is reset at once and its row of observations holds the

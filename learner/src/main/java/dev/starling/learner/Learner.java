@@ -519,4 +519,9 @@ public final class Learner implements AutoCloseable {
         Status s = e.getStatus();
         return s.getCode() + (s.getDescription() == null ? "" : ": " + s.getDescription());
     }
+
+    /** The parameter server incarnation this learner publishes to, as its newest answer said (for tests). */
+    long parameterServerIncarnation() {
+        return publisher.incarnation();
+    }
 }

@@ -246,7 +246,9 @@ class LearnerTest {
         client.send(chunk(node.specHash(), 1, 0, 1f).toBuilder().setIncarnation(second).build());
         assertFalse(client.nextAck().getAccepted(), "a chunk of an unknown incarnation is not trained on");
         assertEquals(1, node.counter(Metrics.DROPPED_STALE));
-        await(() -> cluster.psVersion() == 2, "the learner publishes its weights to the new incarnation");
+        // The server stores the republished weights before its answer reaches the learner: wait for both.
+        await(() -> cluster.psVersion() == 2 && node.learner.parameterServerIncarnation() == second,
+                "the learner publishes its weights to the new incarnation and learns it from the answer");
         assertEquals(1, node.learner.status().getUpdates(), "no update was due: a republish, not training");
 
         client.send(chunk(node.specHash(), 2, 2, 1f).toBuilder().setIncarnation(second).build());

@@ -159,7 +159,8 @@ public final class RemoteVectorEnv implements VectorEnvironment {
      * may refuse frequent ones, and the reply timeout already notices a silent server.
      */
     static ManagedChannel channel(String address) {
-        return NettyChannelBuilder.forTarget(address).usePlaintext().maxInboundMessageSize(MAX_MESSAGE_BYTES).build();
+        return NettyChannelBuilder.forTarget(address).usePlaintext().maxInboundMessageSize(MAX_MESSAGE_BYTES)
+                .directExecutor().build();
     }
 
     /** Spreads the rows evenly over the servers, then splits each share into streams of at most max_envs. */
