@@ -11,10 +11,10 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
-/** {@code starling envs}: every environment this installation (plus --env-jar) can play, with its spaces. */
+/** {@code starling envs}: every environment this installation (plus --env-jar, --env-server) can play, with its spaces. */
 @Command(name = "envs", mixinStandardHelpOptions = true,
-        description = {"List the environments: the built-in ones and those of each --env-jar, with their observation and"
-                + " action spaces, reward scale and the return at which they count as solved.",
+        description = {"List the environments: the built-in ones, those of each --env-jar and the one the --env-server"
+                + " hosts, with their observation and action spaces, reward scale and the return at which they count as solved.",
             "%nThe learner and the parameter server never load environment code: give them the spaces printed here"
                 + " (--observation-space, --action-space) and the reward scale (--reward-scale) when you start them"
                 + " yourself (compose, Kubernetes); `starling train` does it for you."})
@@ -33,13 +33,19 @@ final class EnvsCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "%-18s %-16s %-16s %-7s %-8s %s%n", "NAME", "OBSERVATION", "ACTION", "SCALE", "SOLVED",
                 "SOURCE / DESCRIPTION");
         for (String name : registry.names()) {
-            EnvironmentDefinition d = registry.get(name);
-            out.printf(Locale.ROOT, "%-18s %-16s %-16s %-7s %-8s %s: %s%n", name, d.observationSpace().describe(),
-                    d.actionSpace().describe(), compact(d.rewardScale()),
-                    d.hasRewardThreshold() ? compact(d.rewardThreshold()) : "-", registry.source(name),
-                    d.description());
+            print(out, registry.get(name), registry.source(name) + ": ");
+        }
+        if (environment.remote()) {
+            // What the environment servers host (their description names them).
+            print(out, environment.definition(), "");
         }
         return 0;
+    }
+
+    private static void print(PrintWriter out, EnvironmentDefinition d, String source) {
+        out.printf(Locale.ROOT, "%-18s %-16s %-16s %-7s %-8s %s%s%n", d.name(), d.observationSpace().describe(),
+                d.actionSpace().describe(), compact(d.rewardScale()),
+                d.hasRewardThreshold() ? compact(d.rewardThreshold()) : "-", source, d.description());
     }
 
     /** 475 rather than 475.0; 0.05 as it is. */

@@ -81,7 +81,7 @@ class EnvServerTrainTest {
     }
 
     @Test
-    void environmentServerMistakesAreOneLineErrors(@TempDir Path dir) throws Exception {
+    void envsListsTheServedEnvironmentAndMistakesAreOneLineErrors(@TempDir Path dir) throws Exception {
         StringWriter err = new StringWriter();
         int code = Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "eval",
                 "--checkpoint", "nowhere", "--env-server", "localhost:1");
@@ -92,6 +92,13 @@ class EnvServerTrainTest {
 
         try (PythonEnvServer server = PythonEnvServer.start("examples/cartpole.py", List.of("--port", "0"),
                 Duration.ofSeconds(60))) {
+            StringWriter listed = new StringWriter();
+            assertEquals(0, Main.run(new PrintWriter(listed, true), new PrintWriter(new StringWriter(), true), "envs",
+                    "--env-server", server.address()));
+            assertTrue(listed.toString().lines().anyMatch(l -> l.startsWith("py-cartpole ")
+                    && l.contains("discrete(2)") && l.contains(" 0.05 ") && l.contains(" 475 ")
+                    && l.contains("served by " + server.address())), listed.toString());
+
             err = new StringWriter();
             code = Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "train",
                     "--env-server", server.address(), "--env", "cartpole", "--run-dir", dir.resolve("run").toString());
