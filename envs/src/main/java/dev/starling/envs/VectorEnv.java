@@ -185,7 +185,7 @@ public final class VectorEnv implements VectorEnvironment {
         if (s != current) {
             throw new IllegalStateException("VectorEnv '" + name + "': step() needs the buffers of the last reset()");
         }
-        validateActions(s);
+        s.checkActions(actionSpace);
         Observation obs = currentWindow;
         int truncations = 0;
         for (int k = 0; k < numEnvs; k++) {
@@ -225,25 +225,6 @@ public final class VectorEnv implements VectorEnvironment {
             }
         }
         return actionWindow;
-    }
-
-    private void validateActions(VectorStep s) {
-        if (actionSpace instanceof Discrete d) {
-            for (int k = 0; k < numEnvs; k++) {
-                int a = s.discreteActions[k];
-                if (!d.contains(a)) {
-                    throw new IllegalArgumentException("action " + a + " for environment " + k
-                            + " is out of range [0, " + d.n() + ")");
-                }
-            }
-        } else {
-            for (int i = 0; i < s.continuousActions.length; i++) {
-                if (Float.isNaN(s.continuousActions[i])) {
-                    throw new IllegalArgumentException("action value " + i % actionSize + " for environment "
-                            + i / actionSize + " is NaN");
-                }
-            }
-        }
     }
 
     /** In-process environments do the whole step here, on the caller's thread. */

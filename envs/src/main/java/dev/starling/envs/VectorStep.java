@@ -53,6 +53,31 @@ public final class VectorStep {
         finalObservations = new float[observations.length];
     }
 
+    /**
+     * Checks the actions before any environment is stepped: a discrete action within the space, a
+     * continuous one not NaN (it is clipped to the box on its way into the environment).
+     *
+     * @throws IllegalArgumentException naming the environment and the value
+     */
+    public void checkActions(ActionSpace space) {
+        if (space instanceof Discrete d) {
+            for (int k = 0; k < discreteActions.length; k++) {
+                if (!d.contains(discreteActions[k])) {
+                    throw new IllegalArgumentException("action " + discreteActions[k] + " for environment " + k
+                            + " is out of range [0, " + d.n() + ")");
+                }
+            }
+        } else {
+            int size = space.size();
+            for (int i = 0; i < continuousActions.length; i++) {
+                if (Float.isNaN(continuousActions[i])) {
+                    throw new IllegalArgumentException("action value " + i % size + " for environment " + i / size
+                            + " is NaN");
+                }
+            }
+        }
+    }
+
     /** True if environment k's episode ended with the last step (terminated or truncated). */
     public boolean done(int k) {
         return terminated[k] || truncated[k];

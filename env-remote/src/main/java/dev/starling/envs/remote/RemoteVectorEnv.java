@@ -235,7 +235,7 @@ public final class RemoteVectorEnv implements VectorEnvironment {
             throw new IllegalStateException("remote environments '" + name + "': step needs the buffers of the last"
                     + " reset(), after a reset()");
         }
-        validateActions(s);
+        s.checkActions(actionSpace);
         for (Slice slice : slices) {
             Act.Builder act = Act.newBuilder();
             if (actionSpace instanceof Discrete) {
@@ -400,24 +400,6 @@ public final class RemoteVectorEnv implements VectorEnvironment {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CancellationException("interrupted while waiting for environment servers");
-        }
-    }
-
-    private void validateActions(VectorStep s) {
-        if (actionSpace instanceof Discrete d) {
-            for (int k = 0; k < numEnvs; k++) {
-                if (!d.contains(s.discreteActions[k])) {
-                    throw new IllegalArgumentException("action " + s.discreteActions[k] + " for environment " + k
-                            + " is out of range [0, " + d.n() + ")");
-                }
-            }
-        } else {
-            for (int i = 0; i < s.continuousActions.length; i++) {
-                if (Float.isNaN(s.continuousActions[i])) {
-                    throw new IllegalArgumentException("action value " + i % actionSize + " for environment "
-                            + i / actionSize + " is NaN");
-                }
-            }
         }
     }
 
