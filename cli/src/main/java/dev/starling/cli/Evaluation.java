@@ -53,8 +53,17 @@ final class Evaluation {
                         + env.observationSpace() + " and " + env.actionSpace());
             }
             version = policy.version();
-            try (VectorEnvironment envs = source.open(episodes, seed); Batch batch = policy.newBatch(episodes)) {
-                play(envs, batch, policy.continuous(), returns);
+            // In rounds of at most what the source opens at once (environment servers host a few per
+            // stream); every episode is still the first of its own environment copy.
+            int done = 0;
+            for (int round = 0; done < episodes; round++) {
+                int n = Math.min(source.batchLimit(), episodes - done);
+                double[] part = new double[n];
+                try (VectorEnvironment envs = source.open(n, seed + round); Batch batch = policy.newBatch(n)) {
+                    play(envs, batch, policy.continuous(), part);
+                }
+                System.arraycopy(part, 0, returns, done, n);
+                done += n;
             }
         }
         double mean = 0;

@@ -72,6 +72,17 @@ class EnvServerTrainTest {
                     .matcher(evalOut.toString());
             assertTrue(mean.find(), evalOut.toString());
             assertTrue(Double.parseDouble(mean.group(1)) >= 475, "eval of the solved run: " + evalOut);
+
+            // A server that opens 4 environments per stream and plays at most 16 streams at once: 100
+            // episodes at once would need 25 streams; eval plays them in 25 rounds of 4.
+            try (PythonEnvServer small = PythonEnvServer.start("examples/cartpole.py", List.of("--port", "0",
+                    "--num-envs", "4"), Duration.ofSeconds(60))) {
+                StringWriter smallOut = new StringWriter();
+                StringWriter smallErr = new StringWriter();
+                assertEquals(0, Main.run(new PrintWriter(smallOut, true), new PrintWriter(smallErr, true), "eval",
+                        "--checkpoint", runDir.toString(), "--env-server", small.address()), smallErr.toString());
+                assertTrue(smallOut.toString().contains("over 100 episodes of py-cartpole"), smallOut.toString());
+            }
         } finally {
             server.close();
             if (restarted != null) {

@@ -19,6 +19,11 @@ public interface EnvironmentSource {
      */
     VectorEnvironment open(int numEnvs, long seed);
 
+    /** The most environments {@link #open} should be asked for at once; unlimited in this process. */
+    default int batchLimit() {
+        return Integer.MAX_VALUE;
+    }
+
     /** Instances of {@code definition} in this process. */
     static EnvironmentSource local(EnvironmentDefinition definition) {
         return new EnvironmentSource() {

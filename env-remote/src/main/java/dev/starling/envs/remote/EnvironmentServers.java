@@ -151,6 +151,15 @@ public final class EnvironmentServers implements EnvironmentSource {
         return open(numEnvs, seed, RemoteVectorEnv.Settings.MEASURE);
     }
 
+    /**
+     * One stream's worth of environments per server: a server also plays its actors' streams and
+     * may cap how many it serves at once, so a measurement does not open more than that.
+     */
+    @Override
+    public int batchLimit() {
+        return servers.stream().mapToInt(Server::maxEnvs).sum();
+    }
+
     List<Server> servers() {
         return servers;
     }
