@@ -81,8 +81,8 @@ public final class VectorEnv implements VectorEnvironment {
         this.actionSpace = Objects.requireNonNull(this.envs[0].actionSpace(), "action space");
         if (!(observationSpace instanceof Box)) {
             throw new IllegalArgumentException("environment '" + name + "' observes " + observationSpace.describe()
-                    + ": actors step float observations (box) only; image observations need the convolutional"
-                    + " encoder, which is not built yet");
+                    + ": actors step float observations (box) only; the model has a convolutional encoder, but"
+                    + " carrying uint8 frames through the actor, the wire and the learner is not built yet");
         }
         for (int k = 1; k < numEnvs; k++) {
             Environment env = this.envs[k];

@@ -4,7 +4,11 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 
+import dev.starling.env.Image;
+import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.AutoGradMode;
+import org.bytedeco.pytorch.Conv2dImpl;
+import org.bytedeco.pytorch.Conv2dOptions;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.LSTMImpl;
@@ -18,7 +22,8 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * The LSTM actor-critic on libtorch, built from a {@link ModelConfig}: an MLP encoder of tanh
+ * The LSTM actor-critic on libtorch, built from a {@link ModelConfig}: for image observations
+ * ReLU convolutions ({@code conv}, {@code conv_1}, ...), then an MLP encoder of tanh
  * layers ({@code encoder}, {@code encoder_1}, ...) -> single-layer {@code LSTM(E -> H)} ->
  * {@code Linear(H -> P + 1)}, whose first P outputs parameterise the policy (categorical
  * logits, or Gaussian means) and whose last output is the state value. A continuous policy
@@ -26,7 +31,7 @@ import org.bytedeco.pytorch.global.torch;
  *
  * <p>The parameter order (and so the layout of every weight blob) is libtorch's
  * {@code named_parameters} order: the root's own {@code log_std} first, then
- * {@code encoder.weight, encoder.bias, ..., lstm.weight_ih_l0, lstm.weight_hh_l0,
+ * {@code conv.weight, conv.bias, ...} (images), {@code encoder.weight, encoder.bias, ..., lstm.weight_ih_l0, lstm.weight_hh_l0,
  * lstm.bias_ih_l0, lstm.bias_hh_l0, head.weight, head.bias}.
  *
  * <p>Not thread-safe. The instance owns its native module; {@link #close()} releases it. Build it
@@ -37,6 +42,9 @@ public final class ActorCritic implements AutoCloseable {
     private final ModelConfig config;
     private final Device device;
     private final Module root;
+    /** The image's shape when the observation is an image (the conv layers read it), else null. */
+    private final Image image_;
+    private final List<Conv2dImpl> conv;
     private final List<LinearImpl> encoder;
     private final LSTMImpl lstm;
     private final LinearImpl head;
@@ -56,8 +64,23 @@ public final class ActorCritic implements AutoCloseable {
         this.device = device;
         torch.manual_seed(seed);
         root = new Module();
+        List<Conv2dImpl> convLayers = new ArrayList<>();
+        if (config.observationSpace() instanceof Image image) {
+            image_ = image;
+            long channels = image.channels();
+            for (int i = 0; i < config.convLayers().size(); i++) {
+                ModelConfig.ConvLayer l = config.convLayers().get(i);
+                Conv2dOptions options = new Conv2dOptions(channels, l.channels(), new LongPointer(l.kernel(), l.kernel()));
+                options.stride().put(0, l.stride()).put(1, l.stride());
+                convLayers.add(root.register_module(i == 0 ? "conv" : "conv_" + i, new Conv2dImpl(options)));
+                channels = l.channels();
+            }
+        } else {
+            image_ = null;
+        }
+        conv = Collections.unmodifiableList(convLayers);
         List<LinearImpl> layers = new ArrayList<>();
-        int in = config.observationSize();
+        int in = config.encoderInputSize();
         for (int i = 0; i < config.encoderSizes().size(); i++) {
             int out = config.encoderSizes().get(i);
             layers.add(root.register_module(i == 0 ? "encoder" : "encoder_" + i, new LinearImpl(in, out)));
@@ -132,9 +155,22 @@ public final class ActorCritic implements AutoCloseable {
         return n;
     }
 
-    /** The encoder's output for observations of shape {@code [..., obs]}: {@code [..., E]}. */
+    /**
+     * The encoder's output for observations of shape {@code [..., obs]}: {@code [..., E]}. Image
+     * observations (pixels scaled to [0, 1], flattened row-major) go through the conv layers as
+     * {@code [N, C, H, W]} first.
+     */
     public Tensor encode(Tensor observations) {
         Tensor x = observations;
+        if (image_ != null) {
+            long[] lead = x.sizes().vec().get();
+            x = x.reshape(-1, image_.channels(), image_.height(), image_.width());
+            for (Conv2dImpl layer : conv) {
+                x = layer.forward(x).relu();
+            }
+            lead[lead.length - 1] = config.encoderInputSize();
+            x = x.reshape(lead);
+        }
         for (LinearImpl layer : encoder) {
             x = layer.forward(x).tanh();
         }

@@ -11,13 +11,37 @@ import dev.starling.env.ObservationSpace;
 
 /**
  * The LSTM actor-critic a run trains, built from the environment's spaces and an architecture:
- * observation -> MLP encoder (tanh layers of {@code encoderSizes}) -> single-layer LSTM of
- * {@code lstmSize} -> a linear head producing the policy's parameters (categorical logits for a
- * {@link Discrete} action space, Gaussian means for a {@link Box} one, whose log standard
- * deviations are a learned vector) and one value.
+ * observation -> encoder -> single-layer LSTM of {@code lstmSize} -> a linear head producing the
+ * policy's parameters (categorical logits for a {@link Discrete} action space, Gaussian means for
+ * a {@link Box} one, whose log standard deviations are a learned vector) and one value. The
+ * encoder is tanh layers of {@code encoderSizes}; for an {@link Image} observation the
+ * {@code convLayers} (ReLU, no padding) come first, on pixels scaled to [0, 1], and their
+ * flattened output feeds the tanh layers. A box observation has no conv layers.
  */
-public record ModelConfig(ObservationSpace observationSpace, ActionSpace actionSpace, List<Integer> encoderSizes,
-        int lstmSize) {
+public record ModelConfig(ObservationSpace observationSpace, ActionSpace actionSpace, List<ConvLayer> convLayers,
+        List<Integer> encoderSizes, int lstmSize) {
+
+    /**
+     * One convolution of the image encoder.
+     *
+     * @param channels output channels
+     * @param kernel square kernel size
+     * @param stride stride in both directions
+     */
+    public record ConvLayer(int channels, int kernel, int stride) {
+
+        public ConvLayer {
+            if (channels < 1 || channels > 1024 || kernel < 1 || kernel > 16 || stride < 1 || stride > 16) {
+                throw new IllegalArgumentException("a conv layer needs 1-1024 channels, a kernel of 1-16 and a stride"
+                        + " of 1-16, got " + channels + ":" + kernel + ":" + stride);
+            }
+        }
+
+        /** CHANNELS:KERNEL:STRIDE, such as {@code 16:3:2}. */
+        public String describe() {
+            return channels + ":" + kernel + ":" + stride;
+        }
+    }
 
     /** Largest accepted width of any layer; keeps a peer-supplied spec from exhausting memory. */
     public static final int MAX_WIDTH = 1 << 16;
@@ -25,14 +49,31 @@ public record ModelConfig(ObservationSpace observationSpace, ActionSpace actionS
     public static final int MAX_ENCODER_LAYERS = 8;
     /** Default encoder: one tanh layer of 64. */
     public static final List<Integer> DEFAULT_ENCODER_SIZES = List.of(64);
+    /** Default image encoder before the tanh layers: three 3x3 convolutions of stride 2 (32x32 -> 3x3). */
+    public static final List<ConvLayer> DEFAULT_CONV_LAYERS = List.of(new ConvLayer(16, 3, 2), new ConvLayer(32, 3, 2),
+            new ConvLayer(32, 3, 2));
+    /** Most conv layers accepted. */
+    public static final int MAX_CONV_LAYERS = 8;
     public static final int DEFAULT_LSTM_SIZE = 128;
 
     public ModelConfig {
         Objects.requireNonNull(observationSpace, "observationSpace");
         Objects.requireNonNull(actionSpace, "actionSpace");
+        convLayers = List.copyOf(Objects.requireNonNull(convLayers, "convLayers"));
         if (observationSpace instanceof Image image) {
-            throw new IllegalArgumentException("observation space " + image.describe() + ": image observations need"
-                    + " the convolutional encoder, which is not built yet; use a box observation");
+            if (convLayers.isEmpty() || convLayers.size() > MAX_CONV_LAYERS) {
+                throw new IllegalArgumentException("an image observation " + image.describe() + " needs 1 to "
+                        + MAX_CONV_LAYERS + " conv layers, got " + convLayers.size());
+            }
+            int features = convOutputSize(image, convLayers);
+            if (features > MAX_WIDTH) {
+                throw new IllegalArgumentException("the conv layers " + convLayers.stream().map(ConvLayer::describe)
+                        .toList() + " leave " + features + " values of " + image.describe() + "; at most " + MAX_WIDTH
+                        + " are accepted: use more stride");
+            }
+        } else if (!convLayers.isEmpty()) {
+            throw new IllegalArgumentException("conv layers encode image observations; " + observationSpace.describe()
+                    + " is not an image");
         }
         if (observationSpace.size() > MAX_WIDTH) {
             throw new IllegalArgumentException("observation space " + observationSpace.describe() + " has "
@@ -56,9 +97,44 @@ public record ModelConfig(ObservationSpace observationSpace, ActionSpace actionS
         requireRange("lstmSize", lstmSize);
     }
 
-    /** The default architecture (encoder 64, LSTM 128) for these spaces. */
+    /**
+     * A model of these widths; an image observation gets the default conv layers
+     * ({@link #DEFAULT_CONV_LAYERS}), a box none.
+     */
+    public ModelConfig(ObservationSpace observationSpace, ActionSpace actionSpace, List<Integer> encoderSizes,
+            int lstmSize) {
+        this(observationSpace, actionSpace, observationSpace instanceof Image ? DEFAULT_CONV_LAYERS : List.of(),
+                encoderSizes, lstmSize);
+    }
+
+    /** The default architecture (encoder 64, LSTM 128; images: the default conv layers first) for these spaces. */
     public static ModelConfig defaults(ObservationSpace observationSpace, ActionSpace actionSpace) {
         return new ModelConfig(observationSpace, actionSpace, DEFAULT_ENCODER_SIZES, DEFAULT_LSTM_SIZE);
+    }
+
+    /** Width of what the tanh layers read: the observation's size, or the flattened conv output. */
+    public int encoderInputSize() {
+        return observationSpace instanceof Image image ? convOutputSize(image, convLayers) : observationSpace.size();
+    }
+
+    /**
+     * Values the conv layers output for {@code image}: channels x height x width after each layer
+     * takes {@code (size - kernel) / stride + 1}.
+     *
+     * @throws IllegalArgumentException if a layer's kernel is larger than what reaches it
+     */
+    private static int convOutputSize(Image image, List<ConvLayer> layers) {
+        int h = image.height();
+        int w = image.width();
+        for (ConvLayer l : layers) {
+            if (l.kernel() > h || l.kernel() > w) {
+                throw new IllegalArgumentException("conv layer " + l.describe() + " has a kernel larger than its "
+                        + h + "x" + w + " input (image " + image.describe() + ")");
+            }
+            h = (h - l.kernel()) / l.stride() + 1;
+            w = (w - l.kernel()) / l.stride() + 1;
+        }
+        return layers.get(layers.size() - 1).channels() * h * w;
     }
 
     /** Floats in one observation. */
@@ -86,15 +162,16 @@ public record ModelConfig(ObservationSpace observationSpace, ActionSpace actionS
         return actionSpace.size();
     }
 
-    /** The same model with another architecture. */
+    /** The same model with another architecture (the same conv layers). */
     public ModelConfig withArchitecture(List<Integer> encoder, int lstm) {
-        return new ModelConfig(observationSpace, actionSpace, encoder, lstm);
+        return new ModelConfig(observationSpace, actionSpace, convLayers, encoder, lstm);
     }
 
-    /** "obs box(2), actions discrete(2), encoder [64], lstm 128". */
+    /** "obs box(2), actions discrete(2), encoder [64], lstm 128"; images add "conv [16:3:2, ...]". */
     public String describe() {
-        return "obs " + observationSpace.describe() + ", actions " + actionSpace.describe() + ", encoder "
-                + encoderSizes + ", lstm " + lstmSize;
+        return "obs " + observationSpace.describe() + ", actions " + actionSpace.describe()
+                + (convLayers.isEmpty() ? "" : ", conv " + convLayers.stream().map(ConvLayer::describe).toList())
+                + ", encoder " + encoderSizes + ", lstm " + lstmSize;
     }
 
     private static void requireRange(String name, int value) {

@@ -13,6 +13,7 @@ import dev.starling.env.Discrete;
 import dev.starling.env.Image;
 import dev.starling.env.ObservationSpace;
 import dev.starling.proto.v1.BoxSpace;
+import dev.starling.proto.v1.ConvLayerSpec;
 import dev.starling.proto.v1.DiscreteSpace;
 import dev.starling.proto.v1.ImageSpace;
 import dev.starling.proto.v1.ModelSpec;
@@ -33,6 +34,10 @@ public final class ModelSpecs {
                 .setActionSpace(toProto(c.actionSpace()))
                 .addAllEncoderSizes(c.encoderSizes())
                 .setLstmSize(c.lstmSize());
+        for (ModelConfig.ConvLayer l : c.convLayers()) {
+            b.addConvLayers(ConvLayerSpec.newBuilder().setChannels(l.channels()).setKernel(l.kernel())
+                    .setStride(l.stride()));
+        }
         List<String> names = model.parameterNames();
         List<Tensor> params = model.parameters();
         for (int i = 0; i < names.size(); i++) {
@@ -51,7 +56,11 @@ public final class ModelSpecs {
      * @throws IllegalArgumentException naming the field, if the spaces or sizes are invalid
      */
     public static ModelConfig config(ModelSpec spec) {
-        return new ModelConfig(observationSpace(spec.getObservationSpace()), actionSpace(spec.getActionSpace()),
+        List<ModelConfig.ConvLayer> conv = new ArrayList<>();
+        for (ConvLayerSpec l : spec.getConvLayersList()) {
+            conv.add(new ModelConfig.ConvLayer(l.getChannels(), l.getKernel(), l.getStride()));
+        }
+        return new ModelConfig(observationSpace(spec.getObservationSpace()), actionSpace(spec.getActionSpace()), conv,
                 new ArrayList<>(spec.getEncoderSizesList()), spec.getLstmSize());
     }
 
@@ -156,7 +165,7 @@ public final class ModelSpecs {
 
     /**
      * First 8 bytes (big-endian) of SHA-256 over the canonical text
-     * {@code obs=SPACE;actions=SPACE;encoder=E1,E2;lstm=H;name:d0xd1;...} (the {@code hash} field
+     * {@code obs=SPACE;actions=SPACE;encoder=E1,E2;lstm=H[;conv=C:K:S...];name:d0xd1;...} (the {@code hash} field
      * excluded; spaces in their {@code describe()} form, which carries every bound).
      */
     public static long hash(ModelSpec spec) {
@@ -165,6 +174,11 @@ public final class ModelSpecs {
                 .append(";actions=").append(spaceText(spec.getActionSpace()))
                 .append(";encoder=").append(spec.getEncoderSizesList())
                 .append(";lstm=").append(spec.getLstmSize());
+        // Only image models have conv layers: a box model's text, and so its hash, is as before.
+        for (ConvLayerSpec l : spec.getConvLayersList()) {
+            s.append(";conv=").append(l.getChannels()).append(':').append(l.getKernel()).append(':')
+                    .append(l.getStride());
+        }
         for (TensorSpec t : spec.getTensorsList()) {
             s.append(';').append(t.getName()).append(':');
             for (int i = 0; i < t.getShapeCount(); i++) {

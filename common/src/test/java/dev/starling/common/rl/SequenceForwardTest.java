@@ -10,6 +10,8 @@ import java.util.List;
 import dev.starling.common.model.ActorCritic;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.model.Torch;
+import dev.starling.env.Discrete;
+import dev.starling.env.Image;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
@@ -22,27 +24,54 @@ import org.junit.jupiter.params.provider.EnumSource;
 class SequenceForwardTest {
 
     private static final ModelConfig CONFIG = TestConfigs.discrete(5, 3, 16, 24);
+    /** An image model: 12x12 -> conv 4:3:2 -> 5x5 -> conv 8:3:2 -> 2x2, 32 features into the tanh layer. */
+    private static final ModelConfig IMAGE_CONFIG = new ModelConfig(new Image(1, 12, 12), new Discrete(3),
+            List.of(new ModelConfig.ConvLayer(4, 3, 2), new ModelConfig.ConvLayer(8, 3, 2)), List.of(16), 24);
     private static final int T = 12;
     private static final int B = 7;
     private static ActorCritic model;
+    private static ActorCritic imageModel;
 
     @BeforeAll
     static void build() {
         model = new ActorCritic(CONFIG, 42, Torch.device("cpu"));
+        imageModel = new ActorCritic(IMAGE_CONFIG, 42, Torch.device("cpu"));
     }
 
     @AfterAll
     static void close() {
         model.close();
+        imageModel.close();
     }
 
     @ParameterizedTest
     @EnumSource(RolloutFixtures.Dones.class)
     void fastPathEqualsReferenceLoopInOutputsAndEveryGradient(RolloutFixtures.Dones pattern) {
-        Rollout r = RolloutFixtures.random(CONFIG, T, B, pattern, 7 + pattern.ordinal());
-        Pass loop = pass(r, ForwardPath.LOOP);
-        Pass fast = pass(r, ForwardPath.FAST);
-        assertEquals(loop.output.length, (T + 1) * B * (CONFIG.policyOutputs() + 1));
+        assertPathsEqual(model, pattern);
+    }
+
+    @ParameterizedTest
+    @EnumSource(RolloutFixtures.Dones.class)
+    void theConvolutionalEncoderKeepsThePathsEqual(RolloutFixtures.Dones pattern) {
+        assertEquals(32, IMAGE_CONFIG.encoderInputSize());
+        assertEquals(List.of("conv.weight", "conv.bias", "conv_1.weight", "conv_1.bias", "encoder.weight"),
+                imageModel.parameterNames().subList(0, 5));
+        assertPathsEqual(imageModel, pattern);
+        // The conv layers are trained too: their gradient is not zero.
+        Pass loop = pass(imageModel, RolloutFixtures.random(IMAGE_CONFIG, T, B, pattern, 3), ForwardPath.LOOP);
+        double norm = 0;
+        for (float v : loop.grads.get(imageModel.parameterNames().indexOf("conv.weight"))) {
+            norm += v * v;
+        }
+        assertTrue(norm > 1e-8, "the first conv layer received no gradient");
+    }
+
+    private static void assertPathsEqual(ActorCritic model, RolloutFixtures.Dones pattern) {
+        ModelConfig config = model.config();
+        Rollout r = RolloutFixtures.random(config, T, B, pattern, 7 + pattern.ordinal());
+        Pass loop = pass(model, r, ForwardPath.LOOP);
+        Pass fast = pass(model, r, ForwardPath.FAST);
+        assertEquals(loop.output.length, (T + 1) * B * (config.policyOutputs() + 1));
         assertClose("outputs", loop.output, fast.output, 1e-5);
         assertEquals(loop.grads.size(), fast.grads.size());
         for (int i = 0; i < loop.grads.size(); i++) {
@@ -61,11 +90,11 @@ class SequenceForwardTest {
     void stateIsResetAfterDone(RolloutFixtures.Dones pattern) {
         // Perturbing the stored initial state must change nothing after the row's first done.
         Rollout r = RolloutFixtures.random(CONFIG, T, B, pattern, 99);
-        Pass base = pass(r, ForwardPath.FAST);
+        Pass base = pass(model, r, ForwardPath.FAST);
         for (int i = 0; i < r.initialH.length; i++) {
             r.initialH[i] += 1.0f;
         }
-        Pass moved = pass(r, ForwardPath.FAST);
+        Pass moved = pass(model, r, ForwardPath.FAST);
         int out = CONFIG.policyOutputs() + 1;
         for (int b = 0; b < B; b++) {
             int firstDone = -1;
@@ -92,13 +121,14 @@ class SequenceForwardTest {
     private record Pass(float[] output, List<float[]> grads) {
     }
 
-    private static Pass pass(Rollout r, ForwardPath path) {
+    private static Pass pass(ActorCritic model, Rollout r, ForwardPath path) {
         Device cpu = model.device();
+        ModelConfig config = model.config();
         try (PointerScope scope = new PointerScope()) {
             model.zeroGrad();
-            Tensor obs = Torch.floats(r.observations, cpu, T + 1, B, CONFIG.observationSize());
-            Tensor h0 = Torch.floats(r.initialH, cpu, B, CONFIG.lstmSize());
-            Tensor c0 = Torch.floats(r.initialC, cpu, B, CONFIG.lstmSize());
+            Tensor obs = Torch.floats(r.observations, cpu, T + 1, B, config.observationSize());
+            Tensor h0 = Torch.floats(r.initialH, cpu, B, config.lstmSize());
+            Tensor c0 = Torch.floats(r.initialC, cpu, B, config.lstmSize());
             Tensor out = SequenceForward.run(model, obs, h0, c0, r.dones, T, B, path);
             // A loss that touches every output with a different weight.
             float[] w = new float[(int) out.numel()];

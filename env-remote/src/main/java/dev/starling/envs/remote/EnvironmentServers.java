@@ -196,8 +196,8 @@ public final class EnvironmentServers implements EnvironmentSource {
         }
         if (observation instanceof Image) {
             throw new EnvironmentServerException("environment server " + address + " observes " + observation
-                    + ": actors step float observations (box) only; image observations need the convolutional"
-                    + " encoder, which is not built yet");
+                    + ": actors step float observations (box) only; the model has a convolutional encoder, but"
+                    + " carrying uint8 frames through the actor, the wire and the learner is not built yet");
         }
         if (info.getMaxEnvs() < 1) {
             throw new EnvironmentServerException("environment server " + address + " describes max_envs "

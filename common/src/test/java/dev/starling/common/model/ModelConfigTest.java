@@ -1,0 +1,104 @@
+package dev.starling.common.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+
+import dev.starling.env.Box;
+import dev.starling.env.Discrete;
+import dev.starling.env.Image;
+import org.junit.jupiter.api.Test;
+
+/** The architecture's rules, the conv layers of image models, and the spec hash of box models. */
+class ModelConfigTest {
+
+    private static final ModelConfig.ConvLayer C16 = new ModelConfig.ConvLayer(16, 3, 2);
+
+    @Test
+    void boxModelsKeepTheSpecHashTheyHadBeforeImageModels() {
+        // Computed with the code before conv layers existed (git 0c90df4): checkpoints and running
+        // peers of box models must still match.
+        assertEquals("e60ceaa0111966e7", hash(new ModelConfig(Box.of(4), new Discrete(2), List.of(64), 128)));
+        assertEquals("c94ba870ed6321a4", hash(new ModelConfig(Box.of(3), Box.bounded(-2, 2, 1), List.of(32, 16), 24)));
+    }
+
+    @Test
+    void imageObservationsGetTheDefaultConvLayers() {
+        ModelConfig c = ModelConfig.defaults(new Image(1, 32, 32), new Discrete(3));
+        assertEquals(ModelConfig.DEFAULT_CONV_LAYERS, c.convLayers());
+        // 32 -> 15 -> 7 -> 3: 32 channels x 3 x 3.
+        assertEquals(288, c.encoderInputSize());
+        assertEquals("obs image(1,32,32), actions discrete(3), conv [16:3:2, 32:3:2, 32:3:2], encoder [64], lstm 128",
+                c.describe());
+        assertEquals(List.of(), ModelConfig.defaults(Box.of(4), new Discrete(2)).convLayers());
+        assertEquals(4, ModelConfig.defaults(Box.of(4), new Discrete(2)).encoderInputSize());
+    }
+
+    @Test
+    void convLayersAreCheckedAgainstTheObservation() {
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new ModelConfig(Box.of(4), new Discrete(2),
+                List.of(C16), List.of(8), 8)).getMessage().contains("box(4) is not an image"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new ModelConfig(new Image(1, 8, 8),
+                new Discrete(2), List.of(), List.of(8), 8)).getMessage().contains("needs 1 to 8 conv layers"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new ModelConfig(new Image(1, 4, 4),
+                new Discrete(2), List.of(new ModelConfig.ConvLayer(8, 5, 1)), List.of(8), 8)).getMessage()
+                .contains("kernel larger than its 4x4 input"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new ModelConfig(new Image(4, 128, 128),
+                new Discrete(2), List.of(new ModelConfig.ConvLayer(64, 1, 1)), List.of(8), 8)).getMessage()
+                .contains("use more stride"));
+        assertThrows(IllegalArgumentException.class, () -> new ModelConfig.ConvLayer(0, 3, 2));
+        assertThrows(IllegalArgumentException.class, () -> new ModelConfig.ConvLayer(8, 3, 0));
+    }
+
+    @Test
+    void theSpecCarriesTheConvLayersAndTheirHash() {
+        ModelConfig a = new ModelConfig(new Image(1, 12, 12), new Discrete(3), List.of(new ModelConfig.ConvLayer(4, 3, 2)),
+                List.of(16), 24);
+        // On a 3x3 image a 3x3 kernel leaves one pixel whatever the stride: equal tensors, other models.
+        ModelConfig stride1 = new ModelConfig(new Image(1, 3, 3), new Discrete(3),
+                List.of(new ModelConfig.ConvLayer(4, 3, 1)), List.of(16), 24);
+        ModelConfig stride2 = new ModelConfig(new Image(1, 3, 3), new Discrete(3),
+                List.of(new ModelConfig.ConvLayer(4, 3, 2)), List.of(16), 24);
+        try (ActorCritic model = new ActorCritic(a, 1, Torch.device("cpu"))) {
+            assertEquals(a, ModelSpecs.config(ModelSpecs.of(model)));
+            assertEquals("[4, 1, 3, 3]", java.util.Arrays.toString(model.parameter("conv.weight").sizes().vec().get()));
+        }
+        assertNotEquals(hash(stride1), hash(stride2), "the hash covers the conv layers, not only the tensors");
+    }
+
+    @Test
+    void theImageEncoderKeepsEveryRowApart() {
+        ModelConfig c = new ModelConfig(new Image(2, 9, 9), new Discrete(3), List.of(new ModelConfig.ConvLayer(4, 3, 2),
+                new ModelConfig.ConvLayer(6, 3, 1)), List.of(5), 8);
+        try (ActorCritic model = new ActorCritic(c, 3, Torch.device("cpu"));
+                org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            float[] pixels = new float[3 * 4 * c.observationSize()];
+            java.util.SplittableRandom random = new java.util.SplittableRandom(5);
+            for (int i = 0; i < pixels.length; i++) {
+                pixels[i] = (float) random.nextDouble();
+            }
+            // [T=3, K=4, C*H*W] at once against each observation alone as [1, C*H*W].
+            float[] batched = Torch.toArray(model.encode(Torch.floats(pixels, model.device(), 3, 4,
+                    c.observationSize())).detach());
+            assertEquals(3 * 4 * 5, batched.length);
+            for (int row = 0; row < 12; row++) {
+                float[] one = java.util.Arrays.copyOfRange(pixels, row * c.observationSize(),
+                        (row + 1) * c.observationSize());
+                float[] alone = Torch.toArray(model.encode(Torch.floats(one, model.device(), 1, c.observationSize()))
+                        .detach());
+                for (int j = 0; j < 5; j++) {
+                    assertEquals(alone[j], batched[row * 5 + j], 1e-6, "row " + row + ", feature " + j);
+                }
+            }
+        }
+    }
+
+    private static String hash(ModelConfig c) {
+        try (ActorCritic model = new ActorCritic(c, 1, Torch.device("cpu"))) {
+            return ModelSpecs.hex(ModelSpecs.of(model).getHash());
+        }
+    }
+}
