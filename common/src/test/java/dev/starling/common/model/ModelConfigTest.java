@@ -96,6 +96,43 @@ class ModelConfigTest {
         }
     }
 
+    @Test
+    void theConvolutionReadsPixelsInTheEnvironmentsRowMajorLayout() {
+        // A 3x4 image (not square, so rows and columns cannot be swapped unnoticed), one 2x2
+        // kernel [[1, 2], [3, 4]], no bias, then an identity tanh layer: feature (i, j) is
+        // tanh(x[i][j] + 2 x[i][j+1] + 3 x[i+1][j] + 4 x[i+1][j+1]).
+        ModelConfig c = new ModelConfig(new Image(1, 3, 4), new Discrete(2), List.of(new ModelConfig.ConvLayer(1, 2, 1)),
+                List.of(6), 4);
+        try (ActorCritic model = new ActorCritic(c, 1, Torch.device("cpu"));
+                org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            set(model, "conv.weight", new float[] {1, 2, 3, 4}, 1, 1, 2, 2);
+            set(model, "conv.bias", new float[] {0}, 1);
+            float[] identity = new float[36];
+            for (int i = 0; i < 6; i++) {
+                identity[i * 6 + i] = 1;
+            }
+            set(model, "encoder.weight", identity, 6, 6);
+            set(model, "encoder.bias", new float[6], 6);
+            float[] x = new float[12];
+            for (int i = 0; i < 12; i++) {
+                x[i] = 0.01f * (i + 1);
+            }
+            float[] out = Torch.toArray(model.encode(Torch.floats(x, model.device(), 1, 12)).detach());
+            for (int i = 0; i < 2; i++) {
+                for (int j = 0; j < 3; j++) {
+                    double v = x[i * 4 + j] + 2 * x[i * 4 + j + 1] + 3 * x[(i + 1) * 4 + j] + 4 * x[(i + 1) * 4 + j + 1];
+                    assertEquals(Math.tanh(v), out[i * 3 + j], 1e-6, "feature (" + i + ", " + j + ")");
+                }
+            }
+        }
+    }
+
+    private static void set(ActorCritic model, String name, float[] values, long... shape) {
+        try (org.bytedeco.pytorch.NoGradGuard noGrad = new org.bytedeco.pytorch.NoGradGuard()) {
+            model.parameter(name).copy_(Torch.floats(values, model.device(), shape));
+        }
+    }
+
     private static String hash(ModelConfig c) {
         try (ActorCritic model = new ActorCritic(c, 1, Torch.device("cpu"))) {
             return ModelSpecs.hex(ModelSpecs.of(model).getHash());
