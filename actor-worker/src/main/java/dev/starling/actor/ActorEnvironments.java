@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.starling.envs.VectorEnv;
 import dev.starling.envs.VectorEnvironment;
+import dev.starling.envs.remote.EnvironmentServerException;
 import dev.starling.envs.remote.EnvironmentServers;
 import dev.starling.envs.remote.RemoteVectorEnv;
 import io.micrometer.core.instrument.Counter;
@@ -35,6 +36,14 @@ final class ActorEnvironments {
         SplittableRandom seeds = new SplittableRandom(seed);
         EnvironmentServers servers = config.envServers().isEmpty() ? null
                 : EnvironmentServers.describe(config.envServers(), config.startupTimeout());
+        if (servers != null && (!servers.definition().observationSpace().equals(config.env().observationSpace())
+                || !servers.definition().actionSpace().equals(config.env().actionSpace()))) {
+            // The model was built from an earlier description: a server that changed since cannot feed it.
+            throw new EnvironmentServerException("environment servers " + config.envServers() + " now host "
+                    + servers.definition().observationSpace() + " / " + servers.definition().actionSpace()
+                    + " but this actor's model was built for " + config.env().observationSpace() + " / "
+                    + config.env().actionSpace());
+        }
         RemoteVectorEnv.Listener listener = servers == null ? null : new Meters(config.actorId(), registry);
         List<VectorEnvironment> out = new ArrayList<>(lanes);
         try {

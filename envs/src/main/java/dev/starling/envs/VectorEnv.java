@@ -154,7 +154,7 @@ public final class VectorEnv implements VectorEnvironment {
      */
     @Override
     public void reset(VectorStep into) {
-        checkBuffers(into);
+        Objects.requireNonNull(into, "step buffers").checkMadeFor(this);
         Observation obs = into == current ? currentWindow : Observation.ofFloats(into.observations, obsSize);
         for (int k = 0; k < numEnvs; k++) {
             envs[k].reset(seeds[k].nextLong(), obs.moveTo(k));
@@ -178,7 +178,7 @@ public final class VectorEnv implements VectorEnvironment {
      */
     @Override
     public void step(VectorStep s) {
-        checkBuffers(s);
+        Objects.requireNonNull(s, "step buffers").checkMadeFor(this);
         if (!started) {
             throw new IllegalStateException("VectorEnv '" + name + "': step() called before reset()");
         }
@@ -243,7 +243,7 @@ public final class VectorEnv implements VectorEnvironment {
         return tally.drain(sink);
     }
 
-    @Override
+    /** Environment steps taken so far, summed over all {@code K} environments. */
     public long totalSteps() {
         return totalSteps;
     }
@@ -251,16 +251,5 @@ public final class VectorEnv implements VectorEnvironment {
     /** Episodes finished so far, drained or not. */
     public long totalEpisodes() {
         return tally.episodes();
-    }
-
-    private void checkBuffers(VectorStep s) {
-        Objects.requireNonNull(s, "step buffers");
-        boolean discrete = actionSpace instanceof Discrete;
-        if (s.observations.length != numEnvs * obsSize || s.rewards.length != numEnvs
-                || s.discreteActions.length != (discrete ? numEnvs : 0)
-                || s.continuousActions.length != (discrete ? 0 : numEnvs * actionSize)) {
-            throw new IllegalArgumentException("step buffers were made for another vector environment than '" + name
-                    + "' (" + numEnvs + " x " + observationSpace + " / " + actionSpace + "): use newStep()");
-        }
     }
 }

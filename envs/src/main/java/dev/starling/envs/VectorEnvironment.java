@@ -68,9 +68,6 @@ public interface VectorEnvironment extends AutoCloseable {
      */
     int drainEpisodes(EpisodeSink sink);
 
-    /** Environment steps taken so far, summed over all {@code K} environments. */
-    long totalSteps();
-
     /** Frees what the environments hold (connections, processes); may be called from any thread. */
     @Override
     default void close() {

@@ -54,6 +54,23 @@ public final class VectorStep {
     }
 
     /**
+     * Checks that these buffers were made for {@code env} (its {@link VectorEnvironment#newStep()}).
+     *
+     * @throws IllegalArgumentException naming the environment, if not
+     */
+    public void checkMadeFor(VectorEnvironment env) {
+        boolean discrete = env.actionSpace() instanceof Discrete;
+        int k = env.numEnvs();
+        int actions = k * env.actionSpace().size();
+        if (observations.length != k * env.observationSize() || rewards.length != k
+                || discreteActions.length != (discrete ? k : 0) || continuousActions.length != (discrete ? 0 : actions)) {
+            throw new IllegalArgumentException("step buffers were made for another vector environment than '"
+                    + env.name() + "' (" + k + " x " + env.observationSpace() + " / " + env.actionSpace()
+                    + "): use newStep()");
+        }
+    }
+
+    /**
      * Checks the actions before any environment is stepped: a discrete action within the space, a
      * continuous one not NaN (it is clipped to the box on its way into the environment).
      *

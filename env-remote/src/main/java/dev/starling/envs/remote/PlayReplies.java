@@ -65,15 +65,6 @@ final class PlayReplies {
         }
     }
 
-    /** How many truncated environments a checked reply has. */
-    static int truncations(PlayReply r) {
-        int count = 0;
-        for (int k = 0; k < r.getTruncatedCount(); k++) {
-            count += r.getTruncated(k) ? 1 : 0;
-        }
-        return count;
-    }
-
     /** The float32 data of a checked tensor, little-endian. */
     static FloatBuffer floats(Tensor t) {
         return t.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();

@@ -35,12 +35,10 @@ public final class PythonEnvServer implements AutoCloseable {
 
     private final Process process;
     private final int port;
-    private final Deque<String> output;
 
-    private PythonEnvServer(Process process, int port, Deque<String> output) {
+    private PythonEnvServer(Process process, int port) {
         this.process = process;
         this.port = port;
-        this.output = output;
     }
 
     /**
@@ -85,7 +83,7 @@ public final class PythonEnvServer implements AutoCloseable {
         reader.start();
         try {
             int port = serving.get(startTimeout.toMillis(), TimeUnit.MILLISECONDS);
-            return new PythonEnvServer(process, port, output);
+            return new PythonEnvServer(process, port);
         } catch (ExecutionException | TimeoutException e) {
             process.destroyForcibly();
             throw new IOException("the Python environment server " + command + " did not start serving within "
@@ -106,19 +104,10 @@ public final class PythonEnvServer implements AutoCloseable {
         return port;
     }
 
-    public boolean isAlive() {
-        return process.isAlive();
-    }
-
     /** Kills the server at once (SIGKILL), as a crash would, and waits for it to be gone. */
     public void kill() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor(10, TimeUnit.SECONDS);
-    }
-
-    /** The server's last lines of output. */
-    public String output() {
-        return lines(output);
     }
 
     /** Stops the server (SIGTERM, then SIGKILL after 5 s). */

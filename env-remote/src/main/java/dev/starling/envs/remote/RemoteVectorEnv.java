@@ -130,7 +130,6 @@ public final class RemoteVectorEnv implements VectorEnvironment {
     private final EpisodeTally tally;
     private final CountDownLatch closed = new CountDownLatch(1);
     private VectorStep current;
-    private long totalSteps;
 
     RemoteVectorEnv(EnvironmentServers servers, int numEnvs, long seed, Settings settings) {
         if (numEnvs < 1) {
@@ -211,7 +210,7 @@ public final class RemoteVectorEnv implements VectorEnvironment {
      */
     @Override
     public void reset(VectorStep into) {
-        checkBuffers(into);
+        Objects.requireNonNull(into, "step buffers").checkMadeFor(this);
         for (Slice s : slices) {
             s.endCall("reset");
             for (int k = s.from; k < s.from + s.n; k++) {
@@ -230,7 +229,7 @@ public final class RemoteVectorEnv implements VectorEnvironment {
     /** Checks every action, then sends each stream its rows' actions. */
     @Override
     public void startStep(VectorStep s) {
-        checkBuffers(s);
+        Objects.requireNonNull(s, "step buffers").checkMadeFor(this);
         if (s != current) {
             throw new IllegalStateException("remote environments '" + name + "': step needs the buffers of the last"
                     + " reset(), after a reset()");
@@ -260,7 +259,6 @@ public final class RemoteVectorEnv implements VectorEnvironment {
             truncations += finish(slice, s);
         }
         s.truncations = truncations;
-        totalSteps += numEnvs;
     }
 
     private int finish(Slice slice, VectorStep s) {
@@ -403,23 +401,9 @@ public final class RemoteVectorEnv implements VectorEnvironment {
         }
     }
 
-    private void checkBuffers(VectorStep s) {
-        Objects.requireNonNull(s, "step buffers");
-        if (s.observations.length != numEnvs * obsSize || s.rewards.length != numEnvs
-                || s.discreteActions.length + s.continuousActions.length != numEnvs * actionSize) {
-            throw new IllegalArgumentException("step buffers were made for other environments than these " + numEnvs
-                    + " of '" + name + "': use newStep()");
-        }
-    }
-
     @Override
     public int drainEpisodes(EpisodeSink sink) {
         return tally.drain(sink);
-    }
-
-    @Override
-    public long totalSteps() {
-        return totalSteps;
     }
 
     /** Ends every stream (the servers close their environments) and the channels; wakes a waiting player. */
