@@ -7,6 +7,7 @@ import dev.starling.transport.Channels;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.rl.LossConfig;
 import dev.starling.env.EnvironmentDefinition;
+import dev.starling.env.Image;
 import dev.starling.envs.EnvironmentRegistry;
 
 /**
@@ -178,9 +179,11 @@ public record ActorConfig(
     static long estimatedChunkBytes(EnvironmentDefinition env, int numEnvs, int unroll, int lstmSize) {
         long k = numEnvs;
         long t = unroll;
-        long floats = (t + 1) * k * env.observationSpace().size() + t * k * (3 + env.actionSpace().size())
-                + 2 * k * lstmSize;
-        return floats * Float.BYTES + t * k * 8 + 1024;
+        long observations = (t + 1) * k * env.observationSpace().size();
+        long floats = t * k * (3 + env.actionSpace().size()) + 2 * k * lstmSize;
+        // Image observations travel as one byte per pixel.
+        long observationBytes = env.observationSpace() instanceof Image ? observations : observations * Float.BYTES;
+        return observationBytes + floats * Float.BYTES + t * k * 8 + 1024;
     }
 
     private static void requireText(String field, String value) {

@@ -87,7 +87,11 @@ final class Evaluation {
         envs.reset(step);
         int remaining = k;
         while (remaining > 0) {
-            if (continuous) {
+            if (step.images() && continuous) {
+                policy.act(step.pixels, step.continuousActions);
+            } else if (step.images()) {
+                policy.act(step.pixels, step.discreteActions);
+            } else if (continuous) {
                 policy.act(step.observations, step.continuousActions);
             } else {
                 policy.act(step.observations, step.discreteActions);

@@ -36,6 +36,13 @@ public final class BuiltInEnvironments implements EnvironmentProvider {
                                 + " return in about [-1600, 0]",
                         Pendulum.OBSERVATION_SPACE, Pendulum.ACTION_SPACE, 0.1, Pendulum::new)
                         // Not Gymnasium's (it has none): the level a trained swing-up policy holds.
-                        .withRewardThreshold(-200));
+                        .withRewardThreshold(-200),
+                new EnvironmentDefinition("pong",
+                        "two-paddle ball game from a 32x32 grayscale frame (image, one frame per observation: the"
+                                + " ball's velocity needs memory), 3 actions, a game to " + Pong.POINTS_TO_WIN
+                                + " points against a scripted paddle, return in [-5, 5]",
+                        Pong.OBSERVATION_SPACE, Pong.ACTION_SPACE, 1.0, Pong::new)
+                        // 80% of the largest return: the agent wins 5 points to at most 1 on average.
+                        .withRewardThreshold(4));
     }
 }

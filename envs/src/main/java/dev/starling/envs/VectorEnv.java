@@ -19,10 +19,10 @@ import dev.starling.env.ObservationSpace;
  * {@code K} environments of the same kind stepped together in this process, on the caller's
  * thread, with automatic reset and episode statistics.
  *
- * <p>Observations are laid out row-major as {@code [K, observationSize]}. When an environment's
+ * <p>Observations are laid out row-major as {@code [K, observationSize]} (floats, or bytes for images). When an environment's
  * episode ends during {@link #step}, it is reset at once and its row of observations holds the
  * first observation of the new episode (auto-reset, as in IMPALA and Sample Factory); a
- * truncated episode's last observation goes to {@link VectorStep#finalObservations}.
+ * truncated episode's last observation goes to {@link VectorStep#finalObservations} (or {@code finalPixels}).
  *
  * <p>Seeding: the {@code k}-th environment gets the {@code k}-th {@code split()} of
  * {@code new SplittableRandom(seed)}, and each of its resets the next long of that stream, so
@@ -79,11 +79,6 @@ public final class VectorEnv implements VectorEnvironment {
         }
         this.observationSpace = Objects.requireNonNull(this.envs[0].observationSpace(), "observation space");
         this.actionSpace = Objects.requireNonNull(this.envs[0].actionSpace(), "action space");
-        if (!(observationSpace instanceof Box)) {
-            throw new IllegalArgumentException("environment '" + name + "' observes " + observationSpace.describe()
-                    + ": actors step float observations (box) only; the model has a convolutional encoder, but"
-                    + " carrying uint8 frames through the actor, the wire and the learner is not built yet");
-        }
         for (int k = 1; k < numEnvs; k++) {
             Environment env = this.envs[k];
             if (!observationSpace.equals(env.observationSpace()) || !actionSpace.equals(env.actionSpace())) {
@@ -155,7 +150,7 @@ public final class VectorEnv implements VectorEnvironment {
     @Override
     public void reset(VectorStep into) {
         Objects.requireNonNull(into, "step buffers").checkMadeFor(this);
-        Observation obs = into == current ? currentWindow : Observation.ofFloats(into.observations, obsSize);
+        Observation obs = into == current ? currentWindow : into.observationWindow();
         for (int k = 0; k < numEnvs; k++) {
             envs[k].reset(seeds[k].nextLong(), obs.moveTo(k));
             tally.abandon(k);
@@ -203,7 +198,7 @@ public final class VectorEnv implements VectorEnvironment {
             s.truncated[k] = truncated;
             if (terminated || truncated) {
                 if (truncated) {
-                    System.arraycopy(s.observations, k * obsSize, s.finalObservations, k * obsSize, obsSize);
+                    s.keepFinal(k);
                     truncations++;
                 }
                 tally.end(k);

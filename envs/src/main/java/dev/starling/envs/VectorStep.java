@@ -2,6 +2,8 @@ package dev.starling.envs;
 
 import dev.starling.env.ActionSpace;
 import dev.starling.env.Discrete;
+import dev.starling.env.Image;
+import dev.starling.env.Observation;
 import dev.starling.env.ObservationSpace;
 
 /**
@@ -13,6 +15,10 @@ import dev.starling.env.ObservationSpace;
  * {@code terminated} and {@code truncated} (at most one of them per environment), and for every
  * truncated environment its episode's last observation in {@code finalObservations}, which the
  * actor needs to bootstrap the value there.
+ *
+ * <p>Observations of a {@link dev.starling.env.Box} are floats ({@link #observations}); those of
+ * an {@link Image} are one byte per pixel ({@link #pixels}) all the way to the learner's device,
+ * a quarter of the memory and of the bytes on the wire. The other pair of arrays is empty.
  */
 public final class VectorStep {
 
@@ -23,16 +29,22 @@ public final class VectorStep {
      * as sampled: the vector environment clips a copy to the bounds, this array keeps the sample.
      */
     public final float[] continuousActions;
-    /** {@code [K, observationSize]}: written by reset and step. */
+    /** {@code [K, observationSize]}: written by reset and step (box observations; empty for images). */
     public final float[] observations;
+    /** {@code [K, observationSize]}: pixels 0..255 written by reset and step (images; empty for boxes). */
+    public final byte[] pixels;
     /** {@code [K]}. */
     public final float[] rewards;
     /** {@code [K]}: the step reached a terminal state (a new episode has started). */
     public final boolean[] terminated;
     /** {@code [K]}: the step hit a time limit (a new episode has started). */
     public final boolean[] truncated;
-    /** {@code [K, observationSize]}: row k is the last observation of a truncated episode. */
+    /** {@code [K, observationSize]}: row k is the last observation of a truncated episode (boxes). */
     public final float[] finalObservations;
+    /** {@code [K, observationSize]}: row k is the last frame of a truncated episode (images). */
+    public final byte[] finalPixels;
+    /** Values in one observation. */
+    public final int observationSize;
     /** How many environments the last step truncated. */
     public int truncations;
 
@@ -40,17 +52,42 @@ public final class VectorStep {
     public static VectorStep of(int numEnvs, ObservationSpace observationSpace, ActionSpace actionSpace) {
         boolean discrete = actionSpace instanceof Discrete;
         int actions = Math.multiplyExact(numEnvs, actionSpace.size());
-        return new VectorStep(numEnvs, observationSpace.size(), discrete ? numEnvs : 0, discrete ? 0 : actions);
+        return new VectorStep(numEnvs, observationSpace.size(), observationSpace instanceof Image,
+                discrete ? numEnvs : 0, discrete ? 0 : actions);
     }
 
-    private VectorStep(int numEnvs, int observationSize, int discrete, int continuous) {
+    private VectorStep(int numEnvs, int observationSize, boolean images, int discrete, int continuous) {
+        int values = Math.multiplyExact(numEnvs, observationSize);
+        this.observationSize = observationSize;
         discreteActions = new int[discrete];
         continuousActions = new float[continuous];
-        observations = new float[Math.multiplyExact(numEnvs, observationSize)];
+        observations = new float[images ? 0 : values];
+        pixels = new byte[images ? values : 0];
         rewards = new float[numEnvs];
         terminated = new boolean[numEnvs];
         truncated = new boolean[numEnvs];
         finalObservations = new float[observations.length];
+        finalPixels = new byte[pixels.length];
+    }
+
+    /** True if the observations are images ({@link #pixels}) rather than floats. */
+    public boolean images() {
+        return pixels.length > 0;
+    }
+
+    /** A window into the observation rows, for environments to write into ({@link Observation#moveTo}). */
+    public Observation observationWindow() {
+        return images() ? Observation.ofBytes(pixels, observationSize) : Observation.ofFloats(observations, observationSize);
+    }
+
+    /** Keeps environment k's current observation as its episode's last one (it was truncated). */
+    public void keepFinal(int k) {
+        int from = k * observationSize;
+        if (images()) {
+            System.arraycopy(pixels, from, finalPixels, from, observationSize);
+        } else {
+            System.arraycopy(observations, from, finalObservations, from, observationSize);
+        }
     }
 
     /**
@@ -62,7 +99,8 @@ public final class VectorStep {
         boolean discrete = env.actionSpace() instanceof Discrete;
         int k = env.numEnvs();
         int actions = k * env.actionSpace().size();
-        if (observations.length != k * env.observationSize() || rewards.length != k
+        boolean images = env.observationSpace() instanceof Image;
+        if (observationSize != env.observationSize() || images != images() || rewards.length != k
                 || discreteActions.length != (discrete ? k : 0) || continuousActions.length != (discrete ? 0 : actions)) {
             throw new IllegalArgumentException("step buffers were made for another vector environment than '"
                     + env.name() + "' (" + k + " x " + env.observationSpace() + " / " + env.actionSpace()

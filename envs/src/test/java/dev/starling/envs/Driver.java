@@ -2,16 +2,18 @@ package dev.starling.envs;
 
 import dev.starling.env.Action;
 import dev.starling.env.Environment;
+import dev.starling.env.Image;
 import dev.starling.env.Observation;
 
 /**
  * Drives one environment over buffers of its own, one observation long, as a test would by hand:
- * {@link #obs} holds the latest observation. Not for environments with image observations.
+ * {@link #obs} holds the latest observation ({@link #pixels} for an image; the other is empty).
  */
 final class Driver {
 
     final Environment env;
     final float[] obs;
+    final byte[] pixels;
     private final Observation window;
     private final int[] discrete = new int[1];
     private final Action discreteAction = Action.ofDiscrete(discrete);
@@ -21,8 +23,10 @@ final class Driver {
     Driver(Environment env) {
         this.env = env;
         int size = env.observationSpace().size();
-        this.obs = new float[size];
-        this.window = Observation.ofFloats(obs, size);
+        boolean image = env.observationSpace() instanceof Image;
+        this.obs = new float[image ? 0 : size];
+        this.pixels = new byte[image ? size : 0];
+        this.window = image ? Observation.ofBytes(pixels, size).moveTo(0) : Observation.ofFloats(obs, size).moveTo(0);
         this.continuous = new float[env.actionSpace().size()];
         this.continuousAction = Action.ofContinuous(continuous, continuous.length);
     }

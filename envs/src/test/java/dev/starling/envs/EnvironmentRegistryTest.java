@@ -37,7 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
 class EnvironmentRegistryTest {
 
     private static final List<String> BUILT_IN =
-            List.of("cartpole", "masked-cartpole", "repeat-previous", "scripted", "pendulum");
+            List.of("cartpole", "masked-cartpole", "repeat-previous", "scripted", "pendulum", "pong");
 
     private static final String SERVICES = "META-INF/services/" + EnvironmentProvider.class.getName();
 
@@ -162,8 +162,9 @@ class EnvironmentRegistryTest {
             {"box(4)", "discrete(4)"},
             {"box(3)", "discrete(2)"},
             {"box([-1 -1 -8],[1 1 8];3)", "box(-2,2;1)"},
+            {"image(1,32,32)", "discrete(3)"},
         };
-        double[] rewardScales = {0.05, 0.05, 1.0, 1.0, 0.1};
+        double[] rewardScales = {0.05, 0.05, 1.0, 1.0, 0.1, 1.0};
         for (int i = 0; i < BUILT_IN.size(); i++) {
             String name = BUILT_IN.get(i);
             EnvironmentDefinition d = registry.get(name);
@@ -189,7 +190,7 @@ class EnvironmentRegistryTest {
     void unknownNameListsTheKnownNamesAndHintsAtEnvJar() {
         EnvironmentRegistry registry = EnvironmentRegistry.builtIn();
         for (Runnable call : List.<Runnable>of(
-                () -> registry.vector("pong", 1, 0), () -> registry.get("CartPole"), () -> registry.source("x"))) {
+                () -> registry.vector("breakout", 1, 0), () -> registry.get("CartPole"), () -> registry.source("x"))) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call::run);
             for (String name : BUILT_IN) {
                 assertTrue(e.getMessage().contains(name), e.getMessage());

@@ -475,7 +475,7 @@ class VectorEnvTest {
     }
 
     @Test
-    void constructorRejectsMixedOrImageSpacesAndEmptyLists() {
+    void constructorRejectsMixedSpacesAndEmptyLists() {
         List<Environment> mixed = new ArrayList<>(cartPoles(2));
         mixed.add(new MaskedCartPole());
         IllegalArgumentException e =
@@ -484,15 +484,106 @@ class VectorEnvTest {
         List<Environment> mixedActions = List.of(new CartPole(), new RepeatPrevious());
         assertThrows(IllegalArgumentException.class, () -> new VectorEnv("mixed", mixedActions, 0));
         assertThrows(IllegalArgumentException.class, () -> new VectorEnv("none", List.of(), 0));
+    }
 
-        Environment pixels = new Timer(1, false) {
-            @Override
-            public ObservationSpace observationSpace() {
-                return new Image(1, 4, 4);
+    /** A Timer seen as a 1x2x2 image: pixel 0 the episode, pixel 1 the step (as unsigned bytes). */
+    static final class PixelTimer extends Timer {
+        private int episode = -1;
+        private int t;
+
+        PixelTimer(int length, boolean truncates) {
+            super(length, truncates);
+        }
+
+        @Override
+        public ObservationSpace observationSpace() {
+            return new Image(1, 2, 2);
+        }
+
+        @Override
+        public void reset(long seed, Observation observation) {
+            episode++;
+            t = 0;
+            super.reset(seed, Observation.ofFloats(new float[2], 2).moveTo(0));
+            draw(observation);
+        }
+
+        @Override
+        public float step(Action action, Observation observation) {
+            t++;
+            super.step(action, Observation.ofFloats(new float[2], 2).moveTo(0));
+            draw(observation);
+            return 1f;
+        }
+
+        private void draw(Observation observation) {
+            observation.setPixel(0, episode);
+            observation.setPixel(1, t);
+            observation.setPixel(2, 0);
+            observation.setPixel(3, 255);
+        }
+    }
+
+    @Test
+    void imageObservationsArePixelsAndTruncatedFramesAreKept() {
+        VectorEnv venv = new VectorEnv("pixel-timers", List.of(new PixelTimer(2, true), new PixelTimer(3, false)), 0);
+        VectorStep s = venv.newStep();
+        assertTrue(s.images());
+        assertEquals(0, s.observations.length, "no float rows for an image");
+        assertEquals(8, s.pixels.length);
+        venv.reset(s);
+        assertArrayEquals(new byte[] {0, 0, 0, -1, 0, 0, 0, -1}, s.pixels);
+        venv.step(s);
+        assertArrayEquals(new byte[] {0, 1, 0, -1, 0, 1, 0, -1}, s.pixels);
+        venv.step(s);
+        assertTrue(s.truncated[0]);
+        assertFalse(s.done(1));
+        assertArrayEquals(new byte[] {0, 2, 0, -1, 0, 0, 0, 0}, s.finalPixels, "env 0's last frame, before its reset");
+        assertArrayEquals(new byte[] {1, 0, 0, -1, 0, 2, 0, -1}, s.pixels, "env 0 restarted");
+        venv.step(s);
+        assertTrue(s.terminated[1]);
+        assertArrayEquals(new byte[] {0, 2, 0, -1, 0, 0, 0, 0}, s.finalPixels, "a termination keeps no frame");
+        assertArrayEquals(new byte[] {1, 1, 0, -1, 1, 0, 0, -1}, s.pixels);
+    }
+
+    @Test
+    void pongPlaysInAVectorEnvPixelForPixelAsAlone() {
+        int k = 2;
+        long seed = 5;
+        VectorEnv venv = EnvironmentRegistry.builtIn().vector("pong", k, seed);
+        SplittableRandom root = new SplittableRandom(seed);
+        SplittableRandom[] twinSeeds = {root.split(), root.split()};
+        Pong[] twins = {new Pong(), new Pong()};
+        byte[] frame = new byte[Pong.SIZE * Pong.SIZE];
+        Observation window = Observation.ofBytes(frame, frame.length);
+        int[] chosen = new int[1];
+        Action twinAction = Action.ofDiscrete(chosen);
+        VectorStep s = venv.newStep();
+        venv.reset(s);
+        for (int i = 0; i < k; i++) {
+            twins[i].reset(twinSeeds[i].nextLong(), window.moveTo(0));
+            assertArrayEquals(frame, Arrays.copyOfRange(s.pixels, i * frame.length, (i + 1) * frame.length));
+        }
+        SplittableRandom actions = new SplittableRandom(11);
+        int episodes = 0;
+        for (int t = 0; t < 600; t++) {
+            for (int i = 0; i < k; i++) {
+                s.discreteActions[i] = actions.nextInt(3);
             }
-        };
-        e = assertThrows(IllegalArgumentException.class, () -> new VectorEnv("pixels", List.of(pixels), 0));
-        assertTrue(e.getMessage().contains("image(1,4,4)"), e.getMessage());
+            venv.step(s);
+            for (int i = 0; i < k; i++) {
+                chosen[0] = s.discreteActions[i];
+                assertEquals(twins[i].step(twinAction, window.moveTo(0)), s.rewards[i], "step " + t + " env " + i);
+                assertEquals(twins[i].terminated(), s.terminated[i]);
+                if (twins[i].terminated()) {
+                    episodes++;
+                    twins[i].reset(twinSeeds[i].nextLong(), window.moveTo(0));
+                }
+                assertArrayEquals(frame, Arrays.copyOfRange(s.pixels, i * frame.length, (i + 1) * frame.length),
+                        "step " + t + " env " + i);
+            }
+        }
+        assertTrue(episodes >= 2, "random play loses games within 600 steps: the auto-reset is covered");
     }
 
     @Test

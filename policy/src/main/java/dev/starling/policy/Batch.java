@@ -48,6 +48,21 @@ public final class Batch implements AutoCloseable {
         stepper.actContinuous(observations, actionsOut);
     }
 
+    /**
+     * {@link #act(float[], int[])} for a policy that observes an image: row {@code k} of
+     * {@code [K, C*H*W]} is session k's frame, one byte (0..255) per pixel, row-major {@code [C, H, W]}.
+     *
+     * @throws IllegalArgumentException if the policy observes floats or the array has the wrong length
+     */
+    public void act(byte[] pixels, int[] actionsOut) {
+        stepper.actDiscrete(pixels, actionsOut);
+    }
+
+    /** {@link #act(float[], float[])} for a policy that observes an image (see {@link #act(byte[], int[])}). */
+    public void act(byte[] pixels, float[] actionsOut) {
+        stepper.actContinuous(pixels, actionsOut);
+    }
+
     /** Every session starts a new episode. */
     public void reset() {
         stepper.resetAll();

@@ -148,7 +148,10 @@ public final class Policy implements AutoCloseable {
         return p;
     }
 
-    /** What the policy observes: each observation has {@code observationSpace().size()} floats, row-major. */
+    /**
+     * What the policy observes: each observation has {@code observationSpace().size()} values,
+     * row-major: floats for a box, bytes (pixels, {@link #act(byte[])}) for an image.
+     */
     public ObservationSpace observationSpace() {
         return config.observationSpace();
     }
@@ -188,6 +191,16 @@ public final class Policy implements AutoCloseable {
      */
     public int act(float[] observation) {
         return defaultSession.act(observation);
+    }
+
+    /**
+     * The default session's next action for a discrete policy that observes an image.
+     *
+     * @param pixels the frame, one byte (0..255) per pixel, row-major {@code [C, H, W]}
+     * @throws IllegalArgumentException if the policy observes floats or the frame has the wrong length
+     */
+    public int act(byte[] pixels) {
+        return defaultSession.act(pixels);
     }
 
     /**

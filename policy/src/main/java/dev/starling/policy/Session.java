@@ -30,6 +30,16 @@ public final class Session implements AutoCloseable {
     }
 
     /**
+     * {@link #act(float[])} for a policy that observes an image: its frame, one byte (0..255) per
+     * pixel, row-major {@code [C, H, W]}.
+     *
+     * @throws IllegalArgumentException if the policy observes floats or the frame has the wrong length
+     */
+    public int act(byte[] pixels) {
+        return stepper.actDiscrete(pixels);
+    }
+
+    /**
      * The next action of a continuous policy, clipped to the action box: the Gaussian mean, or a
      * sample ({@link Policy#loadSampling}). Advances this session's memory.
      *

@@ -48,25 +48,48 @@ final class Stepper {
 
     /** Discrete actions of all K sessions into {@code actionsOut[0 .. K)}. */
     void actDiscrete(float[] observations, int[] actionsOut) {
-        checkDiscrete();
-        Objects.requireNonNull(actionsOut, "actionsOut");
-        if (actionsOut.length != size) {
-            throw new IllegalArgumentException("actionsOut has " + actionsOut.length + " values, expected " + size
-                    + " (one action per session)");
-        }
+        checkDiscrete(actionsOut);
         checkObservations(observations);
         synchronized (policy.lock) {
-            discreteLocked(observations, actionsOut);
+            ensureOpen();
+            inference.step(observations, out);
+            chooseDiscrete(actionsOut);
+        }
+    }
+
+    /** Discrete actions of all K sessions of an image policy into {@code actionsOut[0 .. K)}. */
+    void actDiscrete(byte[] pixels, int[] actionsOut) {
+        checkDiscrete(actionsOut);
+        checkPixels(pixels);
+        synchronized (policy.lock) {
+            ensureOpen();
+            inference.step(pixels, out);
+            chooseDiscrete(actionsOut);
         }
     }
 
     /** The discrete action of a one-session stepper. */
     int actDiscrete(float[] observation) {
-        checkDiscrete();
-        checkObservations(observation);
         synchronized (policy.lock) {
-            discreteLocked(observation, scratchAction);
+            actDiscrete(observation, scratchAction);
             return scratchAction[0];
+        }
+    }
+
+    /** The discrete action of a one-session stepper of an image policy. */
+    int actDiscrete(byte[] pixels) {
+        synchronized (policy.lock) {
+            actDiscrete(pixels, scratchAction);
+            return scratchAction[0];
+        }
+    }
+
+    private void checkDiscrete(int[] actionsOut) {
+        checkDiscrete();
+        Objects.requireNonNull(actionsOut, "actionsOut");
+        if (actionsOut.length != size) {
+            throw new IllegalArgumentException("actionsOut has " + actionsOut.length + " values, expected " + size
+                    + " (one action per session)");
         }
     }
 
@@ -78,9 +101,8 @@ final class Stepper {
         }
     }
 
-    /** Under the lock. */
-    private void discreteLocked(float[] observations, int[] actionsOut) {
-        infer(observations);
+    /** Picks every session's action from the last inference; under the lock. */
+    private void chooseDiscrete(int[] actionsOut) {
         for (int k = 0; k < size; k++) {
             if (rng == null) {
                 policy.distribution.mode(out, k * stride, actionsOut, null, k);
@@ -92,6 +114,27 @@ final class Stepper {
 
     /** Continuous actions of all K sessions, clipped to the action box, into {@code actionsOut[K, D]}. */
     void actContinuous(float[] observations, float[] actionsOut) {
+        checkContinuous(actionsOut);
+        checkObservations(observations);
+        synchronized (policy.lock) {
+            ensureOpen();
+            inference.step(observations, out);
+            chooseContinuous(actionsOut);
+        }
+    }
+
+    /** Continuous actions of all K sessions of an image policy into {@code actionsOut[K, D]}. */
+    void actContinuous(byte[] pixels, float[] actionsOut) {
+        checkContinuous(actionsOut);
+        checkPixels(pixels);
+        synchronized (policy.lock) {
+            ensureOpen();
+            inference.step(pixels, out);
+            chooseContinuous(actionsOut);
+        }
+    }
+
+    private void checkContinuous(float[] actionsOut) {
         if (!policy.continuous()) {
             throw new UnsupportedOperationException("this policy acts in " + policy.actionSpace().describe()
                     + ", a discrete action space: ask for the action's index (act(observation), or a batch's act"
@@ -103,16 +146,16 @@ final class Stepper {
                     + (size == 1 ? actionDims + " (the action space is " + policy.actionSpace().describe() + ")"
                             : size + " x " + actionDims + " = " + size * actionDims));
         }
-        checkObservations(observations);
+    }
+
+    /** Picks every session's action from the last inference, clipped to the box; under the lock. */
+    private void chooseContinuous(float[] actionsOut) {
         Box box = policy.actionBox();
-        synchronized (policy.lock) {
-            infer(observations);
-            for (int k = 0; k < size; k++) {
-                if (rng == null) {
-                    policy.distribution.mode(out, k * stride, null, actionsOut, k);
-                } else {
-                    policy.distribution.sample(out, k * stride, policy.logStd, rng, null, actionsOut, k);
-                }
+        for (int k = 0; k < size; k++) {
+            if (rng == null) {
+                policy.distribution.mode(out, k * stride, null, actionsOut, k);
+            } else {
+                policy.distribution.sample(out, k * stride, policy.logStd, rng, null, actionsOut, k);
             }
         }
         for (int i = 0; i < actionsOut.length; i++) {
@@ -120,23 +163,34 @@ final class Stepper {
         }
     }
 
-    /** Advances every session's state; under the lock. */
-    private void infer(float[] observations) {
-        ensureOpen();
-        inference.step(observations, out);
+    private void checkPixels(byte[] pixels) {
+        Objects.requireNonNull(pixels, "pixels");
+        if (!policy.config().pixels()) {
+            throw new IllegalArgumentException("this policy observes " + policy.observationSpace().describe()
+                    + ", floats: pass a float[] observation");
+        }
+        checkLength(pixels.length);
+    }
+
+    private void checkLength(int values) {
+        int expected = size * observationSize;
+        if (values != expected) {
+            String what = policy.observationSpace().describe();
+            throw new IllegalArgumentException(size == 1
+                    ? "the observation has " + values + " values, expected " + observationSize
+                            + " (the policy observes " + what + ")"
+                    : "the observations have " + values + " values, expected " + size + " x "
+                            + observationSize + " = " + expected + " (the policy observes " + what + ")");
+        }
     }
 
     private void checkObservations(float[] observations) {
         Objects.requireNonNull(observations, "observation");
-        int expected = size * observationSize;
-        if (observations.length != expected) {
-            String what = policy.observationSpace().describe();
-            throw new IllegalArgumentException(size == 1
-                    ? "the observation has " + observations.length + " values, expected " + observationSize
-                            + " (the policy observes " + what + ")"
-                    : "the observations have " + observations.length + " values, expected " + size + " x "
-                            + observationSize + " = " + expected + " (the policy observes " + what + ")");
+        if (policy.config().pixels()) {
+            throw new IllegalArgumentException("this policy observes " + policy.observationSpace().describe()
+                    + ": pass its pixels (byte[], 0..255 each)");
         }
+        checkLength(observations.length);
         for (int i = 0; i < observations.length; i++) {
             float v = observations[i];
             if (!Float.isFinite(v)) {

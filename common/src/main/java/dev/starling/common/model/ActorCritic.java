@@ -15,6 +15,7 @@ import org.bytedeco.pytorch.LSTMImpl;
 import org.bytedeco.pytorch.LSTMOptions;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.T_TensorT_TensorTensor_T_T;
 import org.bytedeco.pytorch.T_TensorTensor_T;
@@ -157,11 +158,16 @@ public final class ActorCritic implements AutoCloseable {
 
     /**
      * The encoder's output for observations of shape {@code [..., obs]}: {@code [..., E]}. Image
-     * observations (pixels scaled to [0, 1], flattened row-major) go through the conv layers as
-     * {@code [N, C, H, W]} first.
+     * observations (flattened row-major) go through the conv layers as {@code [N, C, H, W]}
+     * first; as uint8 pixels they are scaled to [0, 1] here, on the model's device, so they cross
+     * the wire and the host-to-device copy at one byte each (float input is taken as scaled).
      */
     public Tensor encode(Tensor observations) {
         Tensor x = observations;
+        // Compared by value: the preset's scalar_type() does not return the enum's own constant.
+        if (x.scalar_type().value == torch.ScalarType.Byte.value) {
+            x = x.to(torch.ScalarType.Float).mul(new Scalar(1.0 / 255));
+        }
         if (image_ != null) {
             long[] lead = x.sizes().vec().get();
             x = x.reshape(-1, image_.channels(), image_.height(), image_.width());

@@ -137,9 +137,14 @@ public record ModelConfig(ObservationSpace observationSpace, ActionSpace actionS
         return layers.get(layers.size() - 1).channels() * h * w;
     }
 
-    /** Floats in one observation. */
+    /** Values in one observation (floats, or pixels for an image). */
     public int observationSize() {
         return observationSpace.size();
+    }
+
+    /** True if observations are images: uint8 pixels from the environment to the model. */
+    public boolean pixels() {
+        return observationSpace instanceof Image;
     }
 
     /** Width of the encoder's last layer: the LSTM's input. */

@@ -1,5 +1,6 @@
 package dev.starling.common.model;
 
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.InferenceMode;
@@ -28,7 +29,9 @@ public final class PolicyInference implements AutoCloseable {
     private final TensorVector state;
     private final TensorOptional biasIh;
     private final TensorOptional biasHh;
+    /** Where observations are loaded: floats for a box, bytes (uint8) for an image; the other is null. */
     private final FloatPointer obsData;
+    private final BytePointer pixelData;
     private final FloatPointer keepData;
     private boolean closed;
 
@@ -43,7 +46,9 @@ public final class PolicyInference implements AutoCloseable {
         this.envs = numEnvs;
         this.outputs = model.config().policyOutputs() + 1;
         int hidden = model.config().lstmSize();
-        obs = torch.zeros(numEnvs, model.config().observationSize());
+        int obsSize = model.config().observationSize();
+        obs = model.config().pixels() ? Tensor.create(new byte[numEnvs * obsSize], false, numEnvs, obsSize)
+                : torch.zeros(numEnvs, obsSize);
         h = torch.zeros(numEnvs, hidden);
         c = torch.zeros(numEnvs, hidden);
         keep = torch.ones(numEnvs, 1);
@@ -52,7 +57,8 @@ public final class PolicyInference implements AutoCloseable {
         state = new TensorVector(h, c);
         biasIh = new TensorOptional(model.biasIh());
         biasHh = new TensorOptional(model.biasHh());
-        obsData = obs.data_ptr_float();
+        obsData = model.config().pixels() ? null : obs.data_ptr_float();
+        pixelData = model.config().pixels() ? obs.data_ptr_byte() : null;
         keepData = keep.data_ptr_float();
     }
 
@@ -70,14 +76,21 @@ public final class PolicyInference implements AutoCloseable {
      * state, writes {@code [K, P+1]} (policy outputs, then value) to {@code out}.
      */
     public void step(float[] observations, float[] out) {
-        if (observations.length != obs.numel()) {
-            throw new IllegalArgumentException("observations has " + observations.length + " values, expected " + obs.numel());
-        }
+        load(observations);
+        step(out);
+    }
+
+    /** {@link #step(float[], float[])} for an image model: pixels {@code [K, C*H*W]}, 0..255. */
+    public void step(byte[] pixels, float[] out) {
+        load(pixels);
+        step(out);
+    }
+
+    private void step(float[] out) {
         if (out.length != envs * outputs) {
             throw new IllegalArgumentException("out has " + out.length + " values, expected " + envs * outputs);
         }
         try (PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
-            obsData.put(observations);
             Tensor x = model.encode(obs);
             T_TensorTensor_T next = torch.lstm_cell(x, state, model.weightIh(), model.weightHh(), biasIh, biasHh);
             // Copy out of the tuple before it is freed.
@@ -94,16 +107,47 @@ public final class PolicyInference implements AutoCloseable {
      * observations of truncated episodes (before their state is reset) to bootstrap there.
      */
     public void peekValues(float[] observations, float[] valuesOut) {
-        if (observations.length != obs.numel() || valuesOut.length != envs) {
-            throw new IllegalArgumentException("peekValues needs " + obs.numel() + " observation values and " + envs
-                    + " outputs, got " + observations.length + " and " + valuesOut.length);
+        load(observations);
+        peekValues(valuesOut);
+    }
+
+    /** {@link #peekValues(float[], float[])} for an image model: pixels {@code [K, C*H*W]}, 0..255. */
+    public void peekValues(byte[] pixels, float[] valuesOut) {
+        load(pixels);
+        peekValues(valuesOut);
+    }
+
+    private void peekValues(float[] valuesOut) {
+        if (valuesOut.length != envs) {
+            throw new IllegalArgumentException("peekValues needs " + envs + " outputs, got " + valuesOut.length);
         }
         try (PointerScope scope = new PointerScope(); InferenceMode mode = new InferenceMode()) {
-            obsData.put(observations);
             Tensor x = model.encode(obs);
             T_TensorTensor_T next = torch.lstm_cell(x, state, model.weightIh(), model.weightHh(), biasIh, biasHh);
             Tensor v = model.head(next.get0()).narrow(1, outputs - 1, 1).contiguous();
             v.data_ptr_float().get(valuesOut);
+        }
+    }
+
+    private void load(float[] observations) {
+        if (obsData == null) {
+            throw new IllegalArgumentException("this model observes images: pass pixels (byte[])");
+        }
+        checkLength(observations.length);
+        obsData.put(observations);
+    }
+
+    private void load(byte[] pixels) {
+        if (pixelData == null) {
+            throw new IllegalArgumentException("this model observes a box of floats: pass float[] observations");
+        }
+        checkLength(pixels.length);
+        pixelData.put(pixels);
+    }
+
+    private void checkLength(int values) {
+        if (values != obs.numel()) {
+            throw new IllegalArgumentException("observations have " + values + " values, expected " + obs.numel());
         }
     }
 

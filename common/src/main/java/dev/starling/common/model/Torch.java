@@ -97,6 +97,12 @@ public final class Torch {
         return device.is_cpu() ? cpu : cpu.to(device, torch.ScalarType.Float);
     }
 
+    /** A uint8 tensor of the given shape holding a copy of {@code data} (0..255), on {@code device}. */
+    public static Tensor pixels(byte[] data, Device device, long... shape) {
+        Tensor cpu = Tensor.create(data, false, shape);
+        return device.is_cpu() ? cpu : cpu.to(device, torch.ScalarType.Byte);
+    }
+
     /** An int64 tensor of the given shape holding {@code data}, on {@code device}. */
     public static Tensor longs(long[] data, Device device, long... shape) {
         Tensor cpu = Tensor.create(data, shape);

@@ -20,13 +20,17 @@ public final class Rollout {
     /** B: sequences (environments) in the batch. */
     public final int rows;
     public final int observationSize;
+    /** Image observations: uint8 pixels in {@link #pixels} rather than floats in {@link #observations}. */
+    public final boolean images;
     /** Continuous actions ({@link #continuousActions}) rather than discrete ({@link #actions}). */
     public final boolean continuous;
     /** Values per action: 1 for discrete, D for continuous. */
     public final int actionSize;
     public final int lstmSize;
-    /** x_0 .. x_T: [T+1, B, obs]. */
+    /** x_0 .. x_T: [T+1, B, obs] (box observations; empty for images). */
     public final float[] observations;
+    /** x_0 .. x_T as pixels 0..255: [T+1, B, obs] (image observations; empty for boxes). */
+    public final byte[] pixels;
     /** Discrete a_t: [T, B] (empty for continuous actions). */
     public final int[] actions;
     /** Continuous a_t as sampled (unclipped): [T, B, D] (empty for discrete actions). */
@@ -46,21 +50,31 @@ public final class Rollout {
     public final float[] initialC;
 
     public Rollout(int unroll, int rows, ModelConfig model) {
-        this(unroll, rows, model.observationSize(), model.continuous(), model.actionSize(), model.lstmSize());
+        this(unroll, rows, model.observationSize(), model.pixels(), model.continuous(), model.actionSize(),
+                model.lstmSize());
     }
 
+    /** A rollout of float (box) observations. */
     public Rollout(int unroll, int rows, int observationSize, boolean continuous, int actionSize, int lstmSize) {
+        this(unroll, rows, observationSize, false, continuous, actionSize, lstmSize);
+    }
+
+    public Rollout(int unroll, int rows, int observationSize, boolean images, boolean continuous, int actionSize,
+            int lstmSize) {
         if (unroll < 1 || rows < 1) {
             throw new IllegalArgumentException("unroll and rows must be >= 1, got T=" + unroll + " B=" + rows);
         }
         this.unroll = unroll;
         this.rows = rows;
         this.observationSize = observationSize;
+        this.images = images;
         this.continuous = continuous;
         this.actionSize = actionSize;
         this.lstmSize = lstmSize;
         int n = unroll * rows;
-        observations = new float[Math.multiplyExact((unroll + 1) * rows, observationSize)];
+        int observationValues = Math.multiplyExact((unroll + 1) * rows, observationSize);
+        observations = new float[images ? 0 : observationValues];
+        pixels = new byte[images ? observationValues : 0];
         actions = new int[continuous ? 0 : n];
         continuousActions = new float[continuous ? Math.multiplyExact(n, actionSize) : 0];
         rewards = new float[n];
@@ -83,7 +97,8 @@ public final class Rollout {
      * become one training batch.
      */
     public void copyRowsFrom(Rollout src, int rowOffset) {
-        if (src.unroll != unroll || src.observationSize != observationSize || src.continuous != continuous
+        if (src.unroll != unroll || src.observationSize != observationSize || src.images != images
+                || src.continuous != continuous
                 || src.actionSize != actionSize || src.lstmSize != lstmSize) {
             throw new IllegalArgumentException("rollout shapes differ");
         }
@@ -93,8 +108,13 @@ public final class Rollout {
         }
         int k = src.rows;
         for (int t = 0; t <= unroll; t++) {
-            System.arraycopy(src.observations, t * k * observationSize, observations,
-                    (t * rows + rowOffset) * observationSize, k * observationSize);
+            int from = t * k * observationSize;
+            int to = (t * rows + rowOffset) * observationSize;
+            if (images) {
+                System.arraycopy(src.pixels, from, pixels, to, k * observationSize);
+            } else {
+                System.arraycopy(src.observations, from, observations, to, k * observationSize);
+            }
         }
         for (int t = 0; t < unroll; t++) {
             int from = t * k;

@@ -18,7 +18,17 @@ public final class SequenceForward {
     }
 
     /**
-     * @param obs  observations {@code [T+1, B, obs]} on the model's device
+     * The observations x_0 .. x_T of {@code r} as the model's input {@code [T+1, B, obs]} on
+     * {@code device}: float32, or for images uint8 pixels (one byte each across the host-to-device
+     * copy; the model scales them on the device).
+     */
+    public static Tensor observations(Rollout r, Device device) {
+        return r.images ? Torch.pixels(r.pixels, device, r.unroll + 1, r.rows, r.observationSize)
+                : Torch.floats(r.observations, device, r.unroll + 1, r.rows, r.observationSize);
+    }
+
+    /**
+     * @param obs  observations {@code [T+1, B, obs]} on the model's device ({@link #observations})
      * @param h0   initial hidden state {@code [B, H]}
      * @param c0   initial cell state {@code [B, H]}
      */

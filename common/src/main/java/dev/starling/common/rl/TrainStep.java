@@ -105,7 +105,7 @@ public final class TrainStep {
         int n = t * b;
         ensureScratch(n, b);
         Device device = model.device();
-        Tensor obs = Torch.floats(r.observations, device, t + 1, b, r.observationSize);
+        Tensor obs = SequenceForward.observations(r, device);
         Tensor h0 = Torch.floats(r.initialH, device, b, r.lstmSize);
         Tensor c0 = Torch.floats(r.initialC, device, b, r.lstmSize);
 

@@ -56,6 +56,7 @@ public final class RolloutCollector {
     private final SplittableRandom rng;
     private final int envs;
     private final int obsSize;
+    private final boolean images;
     private final int actionSize;
     private final int stride;
     private final float[] logStd;
@@ -95,6 +96,7 @@ public final class RolloutCollector {
         this.distribution = distribution;
         this.rng = new SplittableRandom(seed);
         this.obsSize = envs.get(0).observationSize();
+        this.images = lanes[0].step.images();
         this.actionSize = envs.get(0).actionSpace().size();
         this.logStd = new float[distribution instanceof dev.starling.common.model.DiagonalGaussian g ? g.dims() : 0];
         for (Lane lane : lanes) {
@@ -137,7 +139,8 @@ public final class RolloutCollector {
      * environments step while the policy runs on the other's.
      */
     public void collect(Rollout into, EpisodeSink episodes) {
-        if (into.rows != envs || into.observationSize != obsSize || into.actionSize != actionSize) {
+        if (into.rows != envs || into.observationSize != obsSize || into.images != images
+                || into.actionSize != actionSize) {
             throw new IllegalArgumentException("rollout shape does not match the environments");
         }
         mark = timed ? System.nanoTime() : 0;
@@ -157,8 +160,7 @@ public final class RolloutCollector {
         }
         for (Lane lane : lanes) {
             finish(lane, into.unroll - 1, into);
-            System.arraycopy(lane.step.observations, 0, into.observations,
-                    (into.unroll * envs + lane.firstRow) * obsSize, lane.envs * obsSize);
+            storeObservations(lane, into.unroll, into);
         }
         chargeModel();
         for (Lane lane : lanes) {
@@ -171,8 +173,12 @@ public final class RolloutCollector {
     private void act(Lane lane, int t, Rollout into) {
         int base = t * envs + lane.firstRow;
         VectorStep step = lane.step;
-        System.arraycopy(step.observations, 0, into.observations, base * obsSize, lane.envs * obsSize);
-        lane.policy.step(step.observations, lane.out);
+        storeObservations(lane, t, into);
+        if (images) {
+            lane.policy.step(step.pixels, lane.out);
+        } else {
+            lane.policy.step(step.observations, lane.out);
+        }
         for (int k = 0; k < lane.envs; k++) {
             into.behaviourLogProbs[base + k] = distribution.sample(lane.out, k * stride, logStd, rng,
                     step.discreteActions, step.continuousActions, k);
@@ -201,7 +207,11 @@ public final class RolloutCollector {
         System.arraycopy(lane.dones, 0, into.dones, base, lane.envs);
         chargeEnv();
         if (step.truncations > 0) {
-            lane.policy.peekValues(step.finalObservations, lane.finalValues);
+            if (images) {
+                lane.policy.peekValues(step.finalPixels, lane.finalValues);
+            } else {
+                lane.policy.peekValues(step.finalObservations, lane.finalValues);
+            }
             for (int k = 0; k < lane.envs; k++) {
                 into.bootstrapValues[base + k] = step.truncated[k] ? lane.finalValues[k] : 0f;
             }
@@ -209,6 +219,16 @@ public final class RolloutCollector {
             java.util.Arrays.fill(into.bootstrapValues, base, base + lane.envs, 0f);
         }
         lane.policy.resetWhereDone(lane.dones);
+    }
+
+    /** Copies the lane's current observations into x_t of the rollout. */
+    private void storeObservations(Lane lane, int t, Rollout into) {
+        int at = (t * envs + lane.firstRow) * obsSize;
+        if (images) {
+            System.arraycopy(lane.step.pixels, 0, into.pixels, at, lane.envs * obsSize);
+        } else {
+            System.arraycopy(lane.step.observations, 0, into.observations, at, lane.envs * obsSize);
+        }
     }
 
     private void chargeModel() {

@@ -19,6 +19,9 @@ public final class RolloutFixtures {
         for (int i = 0; i < r.observations.length; i++) {
             r.observations[i] = (float) rng.nextGaussian();
         }
+        for (int i = 0; i < r.pixels.length; i++) {
+            r.pixels[i] = (byte) rng.nextInt(256);
+        }
         for (int i = 0; i < r.initialH.length; i++) {
             r.initialH[i] = (float) (0.5 * rng.nextGaussian());
             r.initialC[i] = (float) (0.5 * rng.nextGaussian());

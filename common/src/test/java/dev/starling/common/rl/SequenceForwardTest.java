@@ -126,7 +126,7 @@ class SequenceForwardTest {
         ModelConfig config = model.config();
         try (PointerScope scope = new PointerScope()) {
             model.zeroGrad();
-            Tensor obs = Torch.floats(r.observations, cpu, T + 1, B, config.observationSize());
+            Tensor obs = SequenceForward.observations(r, cpu);
             Tensor h0 = Torch.floats(r.initialH, cpu, B, config.lstmSize());
             Tensor c0 = Torch.floats(r.initialC, cpu, B, config.lstmSize());
             Tensor out = SequenceForward.run(model, obs, h0, c0, r.dones, T, B, path);

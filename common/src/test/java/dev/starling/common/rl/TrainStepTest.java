@@ -94,7 +94,7 @@ class TrainStepTest {
     private static void onPolicy(ActorCritic model, Rollout r) {
         try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
             ModelConfig c = model.config();
-            Tensor obs = Torch.floats(r.observations, model.device(), r.unroll + 1, r.rows, c.observationSize());
+            Tensor obs = SequenceForward.observations(r, model.device());
             Tensor h0 = Torch.floats(r.initialH, model.device(), r.rows, c.lstmSize());
             Tensor c0 = Torch.floats(r.initialC, model.device(), r.rows, c.lstmSize());
             Tensor out = SequenceForward.run(model, obs, h0, c0, r.dones, r.unroll, r.rows, ForwardPath.LOOP);

@@ -25,13 +25,13 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * What the actor records equals what the learner recomputes from the chunk: the behaviour
  * log-probability of every action (through the learner's fused LSTM and the distribution's
- * libtorch side), for a discrete and a continuous action space. With equal weights the V-trace
+ * libtorch side), for a discrete and a continuous action space and for pixels. With equal weights the V-trace
  * ratios are then exactly 1.
  */
 class RolloutCollectorTest {
 
     @ParameterizedTest
-    @CsvSource({"masked-cartpole, 1", "pendulum, 1", "masked-cartpole, 2", "pendulum, 2"})
+    @CsvSource({"masked-cartpole, 1", "pendulum, 1", "masked-cartpole, 2", "pendulum, 2", "pong, 1", "pong, 2"})
     void behaviourLogProbsEqualTheLearnersForEverySpace(String name, int lanes) {
         EnvironmentDefinition def = EnvironmentRegistry.builtIn().get(name);
         ModelConfig config = new ModelConfig(def.observationSpace(), def.actionSpace(), List.of(16), 24);
@@ -54,7 +54,7 @@ class RolloutCollectorTest {
             collector.collect(r, new ReturnTracker());
             float[] learner = new float[t * k];
             try (PointerScope scope = new PointerScope()) {
-                Tensor obs = Torch.floats(r.observations, model.device(), t + 1, k, config.observationSize());
+                Tensor obs = SequenceForward.observations(r, model.device());
                 Tensor h0 = Torch.floats(r.initialH, model.device(), k, config.lstmSize());
                 Tensor c0 = Torch.floats(r.initialC, model.device(), k, config.lstmSize());
                 Tensor out = SequenceForward.run(model, obs, h0, c0, r.dones, t, k, ForwardPath.FAST);
@@ -67,6 +67,18 @@ class RolloutCollectorTest {
             }
             assertTrue(worst < 1e-4, name + ": actor and learner log-probabilities differ by " + worst);
             assertEquals(config.continuous(), r.continuous);
+            assertEquals(config.pixels(), r.images);
+            if (r.images) {
+                // Every recorded frame shows the game (lit paddles and ball), not a zeroed buffer.
+                int frame = config.observationSize();
+                for (int i = 0; i < (t + 1) * k; i++) {
+                    int lit = 0;
+                    for (int p = i * frame; p < (i + 1) * frame; p++) {
+                        lit += r.pixels[p] != 0 ? 1 : 0;
+                    }
+                    assertTrue(lit > 0, "frame " + i + " is blank");
+                }
+            }
         } finally {
             policies.forEach(PolicyInference::close);
         }

@@ -9,7 +9,6 @@ import java.util.concurrent.TimeUnit;
 import dev.starling.common.model.ModelSpecs;
 import dev.starling.env.ActionSpace;
 import dev.starling.env.EnvironmentDefinition;
-import dev.starling.env.Image;
 import dev.starling.env.ObservationSpace;
 import dev.starling.envs.EnvironmentSource;
 import dev.starling.envs.VectorEnvironment;
@@ -193,11 +192,6 @@ public final class EnvironmentServers implements EnvironmentSource {
         } catch (IllegalArgumentException e) {
             throw new EnvironmentServerException("environment server " + address + " describes an invalid environment: "
                     + e.getMessage(), e);
-        }
-        if (observation instanceof Image) {
-            throw new EnvironmentServerException("environment server " + address + " observes " + observation
-                    + ": actors step float observations (box) only; the model has a convolutional encoder, but"
-                    + " carrying uint8 frames through the actor, the wire and the learner is not built yet");
         }
         if (info.getMaxEnvs() < 1) {
             throw new EnvironmentServerException("environment server " + address + " describes max_envs "

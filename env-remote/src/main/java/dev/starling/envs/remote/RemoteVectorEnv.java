@@ -1,7 +1,6 @@
 package dev.starling.envs.remote;
 
 import java.lang.System.Logger.Level;
-import java.nio.FloatBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -29,6 +28,7 @@ import dev.starling.proto.v1.EnvironmentGrpc;
 import dev.starling.proto.v1.Open;
 import dev.starling.proto.v1.PlayReply;
 import dev.starling.proto.v1.PlayRequest;
+import dev.starling.proto.v1.Tensor;
 import dev.starling.transport.Backoff;
 import dev.starling.transport.Channels;
 import io.grpc.ManagedChannel;
@@ -288,7 +288,7 @@ public final class RemoteVectorEnv implements VectorEnvironment {
         }
         // The lost environments' last good observations become final ones; their rows get the new episodes.
         for (int k = slice.from; k < slice.from + slice.n; k++) {
-            System.arraycopy(s.observations, k * obsSize, s.finalObservations, k * obsSize, obsSize);
+            s.keepFinal(k);
             s.rewards[k] = 0f;
             s.terminated[k] = false;
             s.truncated[k] = true;
@@ -300,8 +300,7 @@ public final class RemoteVectorEnv implements VectorEnvironment {
 
     /** Copies a checked reply into the slice's rows and counts episodes; returns its truncations. */
     private int apply(Slice slice, PlayReply reply, VectorStep s) {
-        PlayReplies.floats(reply.getObservations()).get(s.observations, slice.from * obsSize, slice.n * obsSize);
-        FloatBuffer finals = reply.hasFinalObservations() ? PlayReplies.floats(reply.getFinalObservations()) : null;
+        copyRows(reply.getObservations(), 0, s, false, slice.from, slice.n);
         int truncations = 0;
         for (int i = 0; i < slice.n; i++) {
             int k = slice.from + i;
@@ -313,7 +312,7 @@ public final class RemoteVectorEnv implements VectorEnvironment {
             s.truncated[k] = truncated;
             tally.add(k, reward);
             if (truncated) {
-                finals.get(truncations * obsSize, s.finalObservations, k * obsSize, obsSize);
+                copyRows(reply.getFinalObservations(), truncations, s, true, k, 1);
                 truncations++;
             }
             if (terminated || truncated) {
@@ -368,7 +367,20 @@ public final class RemoteVectorEnv implements VectorEnvironment {
                 .setSeed(slice.seeds.nextLong() & SEED_MASK)).build());
         PlayReply reply = slice.await(replyTimeoutNanos, closed);
         PlayReplies.checkOpened(reply, slice.n, observationSpace);
-        PlayReplies.floats(reply.getObservations()).get(into.observations, slice.from * obsSize, slice.n * obsSize);
+        copyRows(reply.getObservations(), 0, into, false, slice.from, slice.n);
+    }
+
+    /**
+     * Copies rows {@code [from, from + n)} of a checked observation tensor to rows {@code [to, to + n)}
+     * of the step's observations, or of its final observations: pixels as they came, floats decoded.
+     */
+    private void copyRows(Tensor t, int from, VectorStep s, boolean finals, int to, int n) {
+        if (s.images()) {
+            t.getData().copyTo(finals ? s.finalPixels : s.pixels, from * obsSize, to * obsSize, n * obsSize);
+        } else {
+            PlayReplies.floats(t).get(from * obsSize, finals ? s.finalObservations : s.observations, to * obsSize,
+                    n * obsSize);
+        }
     }
 
     /** A restarted server must still host what the model was built for. */

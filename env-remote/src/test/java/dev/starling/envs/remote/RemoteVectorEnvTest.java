@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.starling.env.Box;
 import dev.starling.env.Discrete;
+import dev.starling.env.Image;
 import dev.starling.envs.VectorStep;
 import org.junit.jupiter.api.Test;
 
@@ -104,6 +105,40 @@ class RemoteVectorEnvTest {
                         "the same seed plays the same episodes");
                 assertFalse(Arrays.equals(firstRun, play(other, 300, new ArrayList<>(), new ArrayList<>())),
                         "another seed plays other episodes");
+            }
+        }
+    }
+
+    @Test
+    void imagesArriveAsPixelsWithTheirTruncatedFrames() throws Exception {
+        Path script = Path.of("src/test/resources/pixel_env_server.py").toAbsolutePath();
+        try (PythonEnvServer server = PythonEnvServer.start(script.toString(), List.of("--length", "2"), START)) {
+            EnvironmentServers servers = EnvironmentServers.describe(List.of(server.address()));
+            assertEquals(new Image(1, 2, 3), servers.definition().observationSpace());
+            try (RemoteVectorEnv env = servers.open(3, 7, PLAY)) {
+                VectorStep s = env.newStep();
+                assertTrue(s.images());
+                env.reset(s);
+                for (int k = 0; k < 3; k++) {
+                    assertEquals(0, s.pixels[k * 6], "step 0");
+                    assertEquals((byte) 255, s.pixels[k * 6 + 3]);
+                }
+                byte[] seeds = {s.pixels[2], s.pixels[8], s.pixels[14]};
+                s.discreteActions[0] = 0;
+                s.discreteActions[1] = 1;
+                s.discreteActions[2] = 2;
+                env.step(s);
+                assertArrayEquals(new byte[] {1, 0, seeds[0], -1, 0, 0, 1, 100, seeds[1], -1, 0, 0,
+                        1, (byte) 200, seeds[2], -1, 0, 0}, s.pixels, "one byte per pixel, as the server drew them");
+                Arrays.fill(s.discreteActions, 2);
+                env.step(s);
+                for (int k = 0; k < 3; k++) {
+                    assertTrue(s.truncated[k], "the 2-step time limit");
+                    assertArrayEquals(new byte[] {2, (byte) 200, seeds[k], -1, 0, 0},
+                            Arrays.copyOfRange(s.finalPixels, k * 6, k * 6 + 6), "the last frame of env " + k);
+                    assertEquals(0, s.pixels[k * 6], "a new episode starts at step 0");
+                }
+                assertEquals(3, s.truncations);
             }
         }
     }

@@ -51,7 +51,7 @@ public final class ChunkCodec {
                 .setSpecHash(specHash)
                 .setUnrollLength(r.unroll)
                 .setNumEnvs(r.rows)
-                .setObservations(floats(r.observations))
+                .setObservations(r.images ? ByteString.copyFrom(r.pixels) : floats(r.observations))
                 .setRewards(floats(r.rewards))
                 .setBehaviourLogProbs(floats(r.behaviourLogProbs))
                 .setInitialH(floats(r.initialH))
@@ -116,7 +116,17 @@ public final class ChunkCodec {
         int hidden = model.lstmSize();
         boolean continuous = model.continuous();
         int actionSize = model.actionSize();
-        checkFloats(c.getObservations(), (long) (t + 1) * k * obs, "observations", "[T+1, K, obs]");
+        long observationValues = (long) (t + 1) * k * obs;
+        if (model.pixels()) {
+            // An image model's observations are uint8 pixels, one byte each: any byte is a valid pixel.
+            if (c.getObservations().size() != observationValues) {
+                throw invalid("shape", "observations has " + c.getObservations().size() + " bytes, expected "
+                        + observationValues + " ([T+1, K, C*H*W] uint8 pixels of " + model.observationSpace().describe()
+                        + ")");
+            }
+        } else {
+            checkFloats(c.getObservations(), observationValues, "observations", "[T+1, K, obs]");
+        }
         checkFloats(c.getRewards(), (long) t * k, "rewards", "[T, K]");
         checkFloats(c.getBehaviourLogProbs(), (long) t * k, "behaviour_log_probs", "[T, K]");
         checkFloats(c.getInitialH(), (long) k * hidden, "initial_h", "[K, H]");
@@ -151,7 +161,7 @@ public final class ChunkCodec {
                 throw invalid("non_finite", "episode_returns[" + i + "] is not finite");
             }
         }
-        Rollout r = new Rollout(t, k, obs, continuous, actionSize, hidden);
+        Rollout r = new Rollout(t, k, obs, model.pixels(), continuous, actionSize, hidden);
         int numActions = model.policyOutputs();
         int truncations = 0;
         for (int i = 0; i < t * k; i++) {
@@ -184,7 +194,11 @@ public final class ChunkCodec {
             throw invalid("truncation_values", "truncation_values has " + c.getTruncationValuesCount()
                     + " values for " + truncations + " truncated steps");
         }
-        read(c.getObservations(), r.observations, "observations");
+        if (r.images) {
+            c.getObservations().copyTo(r.pixels, 0);
+        } else {
+            read(c.getObservations(), r.observations, "observations");
+        }
         read(c.getRewards(), r.rewards, "rewards");
         read(c.getBehaviourLogProbs(), r.behaviourLogProbs, "behaviour_log_probs");
         if (continuous) {

@@ -4,11 +4,16 @@ import dev.starling.common.model.TestConfigs;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
 
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.rl.Rollout;
 import dev.starling.common.rl.RolloutFixtures;
 import dev.starling.common.rollout.EpisodeBuffer;
+import dev.starling.env.Discrete;
+import dev.starling.env.Image;
 import dev.starling.proto.v1.TrajectoryChunk;
 import io.grpc.Status;
 import org.junit.jupiter.api.Test;
@@ -51,6 +56,33 @@ class ChunkCodecTest {
         assertArrayEquals(r.initialH, back.initialH);
         assertArrayEquals(r.initialC, back.initialC);
         assertEquals(continuous, r.continuousActions.length > 0);
+    }
+
+    @Test
+    void imageObservationsTravelAsOneBytePerPixelAndTheirSizeIsChecked() throws Exception {
+        ModelConfig model = new ModelConfig(new Image(1, 5, 6), new Discrete(3), List.of(new ModelConfig.ConvLayer(4, 3, 1)),
+                List.of(8), 8);
+        Rollout r = RolloutFixtures.random(model, 4, 3, RolloutFixtures.Dones.RANDOM, 5);
+        TrajectoryChunk chunk = ChunkCodec.encode(r, "a", 0, 0, SPEC, new EpisodeBuffer());
+        assertEquals(5 * 3 * 30, chunk.getObservations().size(), "[T+1, K, 30] pixels, one byte each");
+        Rollout back = ChunkCodec.decode(chunk, model, SPEC, 0, 4, ChunkLimits.defaults());
+        assertTrue(back.images);
+        assertArrayEquals(r.pixels, back.pixels);
+        assertEquals(0, back.observations.length);
+        assertArrayEquals(r.actions, back.actions);
+
+        // Float observations where pixels belong (four bytes a value) are a shape error naming the image.
+        TrajectoryChunk floats = chunk.toBuilder().setObservations(ChunkCodec.floats(new float[5 * 3 * 30])).build();
+        InvalidMessageException e = assertThrows(InvalidMessageException.class,
+                () -> ChunkCodec.decode(floats, model, SPEC, 0, 4, ChunkLimits.defaults()));
+        assertEquals("shape", e.reason());
+        assertTrue(e.getMessage().contains("uint8 pixels of image(1,5,6)"), e.getMessage());
+        // And pixels where floats belong: a box model reads the same bytes as a quarter as many floats.
+        ModelConfig box = TestConfigs.discrete(30, 3, 8, 8);
+        e = assertThrows(InvalidMessageException.class,
+                () -> ChunkCodec.decode(chunk, box, SPEC, 0, 4, ChunkLimits.defaults()));
+        assertEquals("shape", e.reason());
+        assertTrue(e.getMessage().contains("float32"), e.getMessage());
     }
 
     @Test
