@@ -23,6 +23,8 @@ import dev.starling.envs.EnvironmentRegistry;
  *     {@code --env-jar})
  * @param numEnvs K: environments stepped together with one batched inference call
  * @param unroll T: steps per environment in one chunk (the TBPTT length)
+ * @param convLayers the model's conv layers (image observations); empty: the default for the
+ *     observation space. Must equal the learner's
  * @param encoderSizes widths of the model's encoder layers; must equal the learner's
  * @param lstmSize hidden units of the model's LSTM; must equal the learner's
  * @param seed seeds the environments, the action sampling and the local model's initial weights
@@ -45,6 +47,7 @@ public record ActorConfig(
         EnvironmentDefinition env,
         int numEnvs,
         int unroll,
+        List<ModelConfig.ConvLayer> convLayers,
         List<Integer> encoderSizes,
         int lstmSize,
         long seed,
@@ -79,7 +82,8 @@ public record ActorConfig(
         }
         requireRange("numEnvs", numEnvs, 1, MAX_ENVS);
         requireRange("unroll", unroll, 1, MAX_UNROLL);
-        new ModelConfig(env.observationSpace(), env.actionSpace(), encoderSizes, lstmSize);
+        ModelConfig.of(env.observationSpace(), env.actionSpace(), convLayers, encoderSizes, lstmSize);
+        convLayers = List.copyOf(convLayers);
         encoderSizes = List.copyOf(encoderSizes);
         requireRange("maxInFlight", maxInFlight, 1, 1024);
         if (maxMessageBytes < MIN_MESSAGE_BYTES) {
@@ -103,7 +107,7 @@ public record ActorConfig(
     public static ActorConfig defaults(String actorId, String learner, String parameterServer,
             EnvironmentDefinition env, long seed) {
         return new ActorConfig(actorId, learner, parameterServer, env, DEFAULT_NUM_ENVS, DEFAULT_UNROLL,
-                DEFAULT_ENCODER_SIZES, DEFAULT_LSTM_SIZE, seed, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_MESSAGE_BYTES,
+                List.of(), DEFAULT_ENCODER_SIZES, DEFAULT_LSTM_SIZE, seed, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_MESSAGE_BYTES,
                 DEFAULT_ACK_TIMEOUT, DEFAULT_STARTUP_TIMEOUT, null, List.of(), false);
     }
 
@@ -117,7 +121,7 @@ public record ActorConfig(
      * (this loss) and pushes it to the parameter server instead of sending the chunk to a learner.
      */
     public ActorConfig withA3c(LossConfig loss) {
-        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSizes, lstmSize, seed,
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, convLayers, encoderSizes, lstmSize, seed,
                 maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, loss, envServers, doubleBuffered);
     }
 
@@ -128,7 +132,7 @@ public record ActorConfig(
 
     /** The model this actor runs: sizes of the environment plus the configured widths. */
     public ModelConfig modelConfig() {
-        return new ModelConfig(env.observationSpace(), env.actionSpace(), encoderSizes, lstmSize);
+        return ModelConfig.of(env.observationSpace(), env.actionSpace(), convLayers, encoderSizes, lstmSize);
     }
 
     /**
@@ -136,42 +140,48 @@ public record ActorConfig(
      * of in-process ones, double-buffered or not.
      */
     public ActorConfig withEnvServers(EnvironmentDefinition env, List<String> servers, boolean doubleBuffer) {
-        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSizes, lstmSize, seed,
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, convLayers, encoderSizes, lstmSize, seed,
                 maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, servers, doubleBuffer);
     }
 
     public ActorConfig withNumEnvs(int k) {
-        return new ActorConfig(actorId, learner, parameterServer, env, k, unroll, encoderSizes, lstmSize, seed,
+        return new ActorConfig(actorId, learner, parameterServer, env, k, unroll, convLayers, encoderSizes, lstmSize, seed,
                 maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered);
     }
 
     public ActorConfig withUnroll(int t) {
-        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, t, encoderSizes, lstmSize, seed,
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, t, convLayers, encoderSizes, lstmSize, seed,
                 maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered);
     }
 
+    /** The model's widths; its conv layers stay. */
     public ActorConfig withModelSizes(List<Integer> encoder, int lstm) {
-        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoder, lstm, seed,
+        return withModel(convLayers, encoder, lstm);
+    }
+
+    /** The model's layers: conv layers (empty: the default for the observation), encoder widths, LSTM width. */
+    public ActorConfig withModel(List<ModelConfig.ConvLayer> conv, List<Integer> encoder, int lstm) {
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, conv, encoder, lstm, seed,
                 maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered);
     }
 
     public ActorConfig withMaxInFlight(int chunks) {
-        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSizes, lstmSize, seed,
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, convLayers, encoderSizes, lstmSize, seed,
                 chunks, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered);
     }
 
     public ActorConfig withAckTimeout(Duration timeout) {
-        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSizes, lstmSize, seed,
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, convLayers, encoderSizes, lstmSize, seed,
                 maxInFlight, maxMessageBytes, timeout, startupTimeout, a3cLoss, envServers, doubleBuffered);
     }
 
     public ActorConfig withStartupTimeout(Duration timeout) {
-        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSizes, lstmSize, seed,
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, convLayers, encoderSizes, lstmSize, seed,
                 maxInFlight, maxMessageBytes, ackTimeout, timeout, a3cLoss, envServers, doubleBuffered);
     }
 
     public ActorConfig withMaxMessageBytes(int bytes) {
-        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, encoderSizes, lstmSize, seed,
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, convLayers, encoderSizes, lstmSize, seed,
                 maxInFlight, bytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered);
     }
 

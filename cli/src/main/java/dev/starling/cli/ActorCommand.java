@@ -99,7 +99,7 @@ final class ActorCommand implements Callable<Integer> {
                 .withEnvServers(env, environment.envServers, doubleBuffer.resolve())
                 .withNumEnvs(numEnvs)
                 .withUnroll(t.unroll)
-                .withModelSizes(model.encoderSizes, model.lstmSize)
+                .withModel(model.convLayers(), model.encoderSizes, model.lstmSize)
                 .withMaxInFlight(maxInFlight)
                 .withMaxMessageBytes(role.maxMessageBytes);
         switch (mode) {

@@ -1,9 +1,15 @@
 package dev.starling.cli;
 
+import java.io.IOException;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 
 import dev.starling.env.EnvironmentDefinition;
 import dev.starling.envs.EnvironmentRegistry;
@@ -79,6 +85,38 @@ final class EnvironmentOptions {
             return EnvironmentSource.local(loaded.get(env == null ? DEFAULT_ENV : env));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--env: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * With none of --env, --env-jar and --env-server given: the environment that the train run in
+     * {@code runDir} recorded (its {@code config.properties}), so {@code eval --checkpoint RUN_DIR}
+     * plays what the run trained on. Nothing changes if {@code runDir} is not a run folder.
+     *
+     * @throws IllegalArgumentException if the run played environment servers: they must be named
+     */
+    void defaultToRun(Path runDir) {
+        Path file = runDir.resolve(SavedOptions.FILE);
+        if (env != null || !envJars.isEmpty() || remote() || !Files.isRegularFile(file)) {
+            return;
+        }
+        Properties saved = new Properties();
+        try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            saved.load(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+        if (saved.getProperty("env-server") != null) {
+            throw new IllegalArgumentException("the run in " + runDir + " played environment servers ("
+                    + saved.getProperty("env-server") + "): give --env-server HOST:PORT of a server hosting its"
+                    + " environment");
+        }
+        env = saved.getProperty("env");
+        String jars = saved.getProperty("env-jar");
+        if (jars != null) {
+            for (String jar : jars.split(",")) {
+                envJars.add(Path.of(jar));
+            }
         }
     }
 

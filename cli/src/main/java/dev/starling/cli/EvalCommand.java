@@ -2,6 +2,7 @@ package dev.starling.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -30,7 +31,9 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--checkpoint", required = true, paramLabel = "PATH",
             description = "A checkpoint file, a folder (its newest valid checkpoint), or a run folder: its best checkpoint"
-                    + " (the highest evaluation during training) if it has one, else its newest. The newest of a run: RUN_DIR/checkpoints.")
+                    + " (the highest evaluation during training) if it has one, else its newest, and the environment"
+                    + " the run trained on unless --env, --env-jar or --env-server is given. The newest of a run:"
+                    + " RUN_DIR/checkpoints.")
     Path checkpoint;
 
     @Mixin
@@ -51,6 +54,9 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (episodes < 1 || episodes > 100_000) {
             throw new IllegalArgumentException("--episodes must be in [1, 100000], got " + episodes);
+        }
+        if (Files.isDirectory(checkpoint)) {
+            environment.defaultToRun(checkpoint);
         }
         EnvironmentDefinition env = environment.definition();
         Evaluation.Result r = Evaluation.run(checkpoint, environment.source(), episodes, seed, greedy);

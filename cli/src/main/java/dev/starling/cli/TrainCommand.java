@@ -265,9 +265,11 @@ final class TrainCommand implements Callable<Integer> {
         }
         Optional<RunFolder.Row> resumedFrom = resume ? resumePoint(dir) : Optional.empty();
         LOG.info(String.format(Locale.ROOT, "effective configuration: mode %s, env %s, actors %d x %d envs (%d in flight),"
-                + " T %d, encoder %s, LSTM %d, seed %d, %s, %s%s, target %.1f, max frames %d, max seconds %.0f, run dir %s%s,"
+                + " T %d, model %s, seed %d, %s, %s%s, target %.1f, max frames %d, max seconds %.0f, run dir %s%s,"
                 + " transport %s, max restarts %d per role in 10 min",
-                mode, environment.definition().name(), actors, numEnvs, maxInFlight, t.unroll, model.encoderSizes, model.lstmSize, model.seed,
+                mode, environment.definition().name(), actors, numEnvs, maxInFlight, t.unroll,
+                model.config(environment.definition().observationSpace(), environment.definition().actionSpace())
+                        .describe(), model.seed,
                 lossOptions, learning, a3c ? ", max staleness " + maxStaleness : "", target(), maxFrames, maxSeconds, dir,
                 resume ? " (resumed)" : "", secure ? "mutual TLS + bearer token" : "plaintext", maxRestarts));
         PrintWriter out = spec.commandLine().getOut();
@@ -457,7 +459,8 @@ final class TrainCommand implements Callable<Integer> {
 
     private int sync(Path dir) {
         EnvironmentDefinition env = environment.definition();
-        SyncConfig cfg = new SyncConfig(env, numEnvs, t.unroll, model.seed, model.encoderSizes, model.lstmSize,
+        SyncConfig cfg = new SyncConfig(env, numEnvs, t.unroll, model.seed, model.convLayers(), model.encoderSizes,
+                model.lstmSize,
                 learning.optimizer, learning.learningRate, lossOptions.loss(env.rewardScale()), ForwardPath.FAST, target(),
                 maxFrames, maxSeconds, learning.device);
         LOG.info("effective configuration: " + cfg);

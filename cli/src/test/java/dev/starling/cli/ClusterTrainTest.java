@@ -22,6 +22,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
+import dev.starling.common.model.ModelConfig;
+import dev.starling.common.model.ModelSpecs;
 import dev.starling.proto.v1.Checkpoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -89,6 +91,40 @@ class ClusterTrainTest {
         assertTrue(recorded.find(), summary);
         assertEquals(Double.parseDouble(recorded.group(1)), Double.parseDouble(mean.group(1)), 0.006,
                 "eval reports what the run measured");
+    }
+
+    /**
+     * Pixels through the cluster: Pong's uint8 frames go from the actors' environments over the
+     * wire to the learner, with conv layers given on the command line reaching every role (a
+     * role with other layers would have another spec hash, and its chunks or weights would be
+     * refused). Learning Pong takes minutes (BENCHMARKS.md, bench section 8); this checks the
+     * pipeline on a short budget: every chunk accepted and trained on, and eval plays the run.
+     */
+    @Test
+    void pongFramesTrainTheConvolutionalModelOnTheCluster(@TempDir Path dir) throws Exception {
+        Path runDir = dir.resolve("run");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), "train", "--env", "pong",
+                "--conv-layers", "8:4:4", "--num-envs", "16", "--unroll", "16", "--max-frames", "40000",
+                "--max-seconds", "120", "--eval-episodes", "0", "--run-dir", runDir.toString());
+        String summary = Files.readString(runDir.resolve("summary.json"));
+        assertEquals(1, code, "the budget ends the run unsolved: " + out + err + "\n" + summary);
+        assertTrue(summary.contains("\"failure\": null"), summary);
+        Matcher frames = Pattern.compile("\"frames\": (\\d+)").matcher(summary);
+        assertTrue(frames.find() && Long.parseLong(frames.group(1)) >= 40_000, summary);
+        Matcher updates = Pattern.compile("\"updates\": (\\d+)").matcher(summary);
+        assertTrue(updates.find() && Long.parseLong(updates.group(1)) >= 100, "the learner trained on the frames: " + summary);
+        String learnerLog = Files.readString(runDir.resolve("logs/learner.log"));
+        assertFalse(learnerLog.contains("rejected"), tail(runDir.resolve("logs/learner.log")));
+
+        Checkpoint ckpt = EvalCommand.load(runDir.resolve("checkpoints"));
+        assertEquals(List.of(new ModelConfig.ConvLayer(8, 4, 4)),
+                ModelSpecs.config(ckpt.getParameters().getSpec()).convLayers(), "the checkpoint's model has the given layers");
+        StringWriter evalOut = new StringWriter();
+        assertEquals(0, Main.run(new PrintWriter(evalOut, true), new PrintWriter(new StringWriter(), true), "eval",
+                "--checkpoint", runDir.toString(), "--episodes", "4"));
+        assertTrue(evalOut.toString().contains("over 4 episodes of pong"), evalOut.toString());
     }
 
     @Test

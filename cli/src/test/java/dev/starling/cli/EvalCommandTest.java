@@ -89,6 +89,50 @@ class EvalCommandTest {
     }
 
     @Test
+    void aRunFolderIsPlayedOnItsOwnEnvironmentAndPixelsReachThePolicy(@TempDir Path dir) throws Exception {
+        // A Pong policy that always stays, in a run folder whose options name pong.
+        EnvironmentDefinition pong = EnvironmentRegistry.builtIn().get("pong");
+        ModelConfig config = new ModelConfig(pong.observationSpace(), pong.actionSpace(), List.of(8), 8);
+        Path run = dir.resolve("run");
+        checkpoint(run.resolve("checkpoints"), config, 0, 3);
+        Files.writeString(run.resolve(SavedOptions.FILE), "env=pong\nmode=impala\n");
+        int episodes = 4;
+        String out = run("eval", "--checkpoint", run.toString(), "--greedy", "--seed", "5", "--episodes=" + episodes);
+        // The same games played by hand with "stay": the return eval reports is theirs.
+        VectorEnv envs = new VectorEnv(pong, episodes, 5);
+        VectorStep step = envs.newStep();
+        envs.reset(step);
+        double[] returns = new double[episodes];
+        boolean[] finished = new boolean[episodes];
+        int remaining = episodes;
+        while (remaining > 0) {
+            Arrays.fill(step.discreteActions, 0);
+            envs.step(step);
+            for (int e = 0; e < episodes; e++) {
+                if (!finished[e]) {
+                    returns[e] += step.rewards[e];
+                    if (step.done(e)) {
+                        finished[e] = true;
+                        remaining--;
+                    }
+                }
+            }
+        }
+        double mean = Arrays.stream(returns).average().orElseThrow();
+        assertEquals(String.format(Locale.ROOT, "mean return %.2f", mean), firstWords(out), out);
+        assertTrue(mean < 0, "a paddle that never moves loses: " + mean);
+        assertTrue(out.contains("episodes of pong, policy version 3, greedy"), out);
+
+        // A run that played environment servers names them: eval cannot guess where they are.
+        Files.writeString(run.resolve(SavedOptions.FILE), "env-server=localhost:50051\n");
+        StringWriter err = new StringWriter();
+        assertEquals(2, Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "eval",
+                "--checkpoint", run.toString()));
+        assertTrue(err.toString().contains("played environment servers (localhost:50051): give --env-server"),
+                err.toString());
+    }
+
+    @Test
     void aCheckpointForAnotherEnvironmentIsRejectedWithAClearMessage(@TempDir Path dir) throws Exception {
         checkpoint(dir.resolve("c"), SCRIPTED, 0, 1);
         StringWriter err = new StringWriter();

@@ -43,7 +43,11 @@ class OptionValidationTest {
         // The launcher's own:
         "--max-seconds -5              | starling train: --max-seconds must be finite and >= 0 (0 = no limit), got -5.0",
         "--actors 0                    | starling train: --actors must be in [1, 256], got 0",
-        "--env pong                    | starling train: --env: unknown environment 'pong'; known: cartpole, masked-cartpole, repeat-previous, scripted, pendulum (add your own with --env-jar PATH)",
+        "--env breakout                | starling train: --env: unknown environment 'breakout'; known: cartpole, masked-cartpole, repeat-previous, scripted, pendulum, pong (add your own with --env-jar PATH)",
+        // The model: conv layers are for images, and each is CHANNELS:KERNEL:STRIDE.
+        "--conv-layers 8:3:2           | starling train: conv layers encode image observations; box(2) is not an image",
+        "--env pong --conv-layers 8:x:2 | starling train: --conv-layers: conv layer '8:x:2' is not CHANNELS:KERNEL:STRIDE, such as 16:3:2",
+        "--env pong --conv-layers 8:5:8,8:5:8 | starling train: conv layer 8:5:8 has a kernel larger than its 4x4 input (of image(1,32,32))",
         "--env-jar /nonexistent.jar    | starling train: --env-jar /nonexistent.jar: no such file",
         "--env scripted --max-frames 0 --max-seconds 0 | starling train: environment 'scripted' states no reward threshold: give --target-return, --max-frames or --max-seconds, or the run never ends",
         "--unroll abc                  | starling train: Invalid value for option '--unroll': 'abc' is not an int (see 'starling train --help')",

@@ -15,12 +15,13 @@ import dev.starling.envs.EnvironmentRegistry;
  * @param env            the environment (built-in or from an {@code --env-jar})
  * @param numEnvs        K environments stepped together; also the batch size B in sequences
  * @param unroll         T steps per rollout (truncated-BPTT length)
+ * @param convLayers     the model's conv layers (image observations); empty: the default for the observation
  * @param targetReturn   stop once the average over the last 100 episodes reaches this
  * @param maxFrames      stop after this many environment steps (0 = no limit)
  * @param maxSeconds     stop after this much wall time (0 = no limit)
  */
-public record SyncConfig(EnvironmentDefinition env, int numEnvs, int unroll, long seed, List<Integer> encoderSizes,
-        int lstmSize,
+public record SyncConfig(EnvironmentDefinition env, int numEnvs, int unroll, long seed,
+        List<ModelConfig.ConvLayer> convLayers, List<Integer> encoderSizes, int lstmSize,
         String optimizer, double learningRate, LossConfig loss, ForwardPath forwardPath,
         double targetReturn, long maxFrames, double maxSeconds, String device) {
 
@@ -34,8 +35,9 @@ public record SyncConfig(EnvironmentDefinition env, int numEnvs, int unroll, lon
         if (unroll < 1 || unroll > 1024) {
             throw new IllegalArgumentException("unroll must be in [1, 1024], got " + unroll);
         }
+        convLayers = List.copyOf(convLayers);
         encoderSizes = List.copyOf(encoderSizes);
-        new ModelConfig(env.observationSpace(), env.actionSpace(), encoderSizes, lstmSize);
+        ModelConfig.of(env.observationSpace(), env.actionSpace(), convLayers, encoderSizes, lstmSize);
         if (!"adam".equals(optimizer) && !"rmsprop".equals(optimizer)) {
             throw new IllegalArgumentException("optimizer must be adam or rmsprop, got '" + optimizer + "'");
         }
@@ -53,7 +55,7 @@ public record SyncConfig(EnvironmentDefinition env, int numEnvs, int unroll, lon
     /** Defaults for an environment (its reward scale included). */
     public static SyncConfig defaults(EnvironmentDefinition env) {
         LossConfig loss = LossConfig.defaults().withRewardScale(env.rewardScale());
-        return new SyncConfig(env, 32, 32, 1, ModelConfig.DEFAULT_ENCODER_SIZES, ModelConfig.DEFAULT_LSTM_SIZE,
+        return new SyncConfig(env, 32, 32, 1, List.of(), ModelConfig.DEFAULT_ENCODER_SIZES, ModelConfig.DEFAULT_LSTM_SIZE,
                 "rmsprop", 1e-3, loss, ForwardPath.FAST, 475.0, 0, 0, "cpu");
     }
 
@@ -64,16 +66,16 @@ public record SyncConfig(EnvironmentDefinition env, int numEnvs, int unroll, lon
 
     /** The model these settings train. */
     public ModelConfig modelConfig() {
-        return new ModelConfig(env.observationSpace(), env.actionSpace(), encoderSizes, lstmSize);
+        return ModelConfig.of(env.observationSpace(), env.actionSpace(), convLayers, encoderSizes, lstmSize);
     }
 
     public SyncConfig withSeed(long s) {
-        return new SyncConfig(env, numEnvs, unroll, s, encoderSizes, lstmSize, optimizer, learningRate, loss,
+        return new SyncConfig(env, numEnvs, unroll, s, convLayers, encoderSizes, lstmSize, optimizer, learningRate, loss,
                 forwardPath, targetReturn, maxFrames, maxSeconds, device);
     }
 
     public SyncConfig withBudget(double target, long frames, double seconds) {
-        return new SyncConfig(env, numEnvs, unroll, seed, encoderSizes, lstmSize, optimizer, learningRate, loss,
+        return new SyncConfig(env, numEnvs, unroll, seed, convLayers, encoderSizes, lstmSize, optimizer, learningRate, loss,
                 forwardPath, target, frames, seconds, device);
     }
 }

@@ -41,6 +41,24 @@ public record ModelConfig(ObservationSpace observationSpace, ActionSpace actionS
         public String describe() {
             return channels + ":" + kernel + ":" + stride;
         }
+
+        /**
+         * Reads {@link #describe()}'s form, {@code CHANNELS:KERNEL:STRIDE}.
+         *
+         * @throws IllegalArgumentException naming the text, if it is not three numbers in range
+         */
+        public static ConvLayer parse(String text) {
+            String[] parts = text.strip().split(":");
+            try {
+                if (parts.length == 3) {
+                    return new ConvLayer(Integer.parseInt(parts[0]), Integer.parseInt(parts[1]),
+                            Integer.parseInt(parts[2]));
+                }
+            } catch (NumberFormatException e) {
+                // Reported below with the expected form.
+            }
+            throw new IllegalArgumentException("conv layer '" + text + "' is not CHANNELS:KERNEL:STRIDE, such as 16:3:2");
+        }
     }
 
     /** Largest accepted width of any layer; keeps a peer-supplied spec from exhausting memory. */
@@ -107,6 +125,17 @@ public record ModelConfig(ObservationSpace observationSpace, ActionSpace actionS
                 encoderSizes, lstmSize);
     }
 
+    /**
+     * A model of these layers, where no conv layers means the default for the observation: an
+     * image gets {@link #DEFAULT_CONV_LAYERS}, a box none (what a command line without
+     * {@code --conv-layers} asks for).
+     */
+    public static ModelConfig of(ObservationSpace observationSpace, ActionSpace actionSpace, List<ConvLayer> convLayers,
+            List<Integer> encoderSizes, int lstmSize) {
+        return convLayers.isEmpty() ? new ModelConfig(observationSpace, actionSpace, encoderSizes, lstmSize)
+                : new ModelConfig(observationSpace, actionSpace, convLayers, encoderSizes, lstmSize);
+    }
+
     /** The default architecture (encoder 64, LSTM 128; images: the default conv layers first) for these spaces. */
     public static ModelConfig defaults(ObservationSpace observationSpace, ActionSpace actionSpace) {
         return new ModelConfig(observationSpace, actionSpace, DEFAULT_ENCODER_SIZES, DEFAULT_LSTM_SIZE);
@@ -129,7 +158,7 @@ public record ModelConfig(ObservationSpace observationSpace, ActionSpace actionS
         for (ConvLayer l : layers) {
             if (l.kernel() > h || l.kernel() > w) {
                 throw new IllegalArgumentException("conv layer " + l.describe() + " has a kernel larger than its "
-                        + h + "x" + w + " input (image " + image.describe() + ")");
+                        + h + "x" + w + " input (of " + image.describe() + ")");
             }
             h = (h - l.kernel()) / l.stride() + 1;
             w = (w - l.kernel()) / l.stride() + 1;

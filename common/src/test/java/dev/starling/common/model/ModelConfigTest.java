@@ -18,6 +18,25 @@ class ModelConfigTest {
     private static final ModelConfig.ConvLayer C16 = new ModelConfig.ConvLayer(16, 3, 2);
 
     @Test
+    void convLayersReadTheirDescriptionAndNoneMeansTheDefaultOfTheObservation() {
+        assertEquals(new ModelConfig.ConvLayer(16, 3, 2), ModelConfig.ConvLayer.parse(" 16:3:2"));
+        for (ModelConfig.ConvLayer layer : ModelConfig.DEFAULT_CONV_LAYERS) {
+            assertEquals(layer, ModelConfig.ConvLayer.parse(layer.describe()));
+        }
+        for (String bad : List.of("16:3", "16:3:2:1", "a:3:2", "", "16:0:2")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> ModelConfig.ConvLayer.parse(bad));
+            assertTrue(e.getMessage().contains(bad), e.getMessage());
+        }
+        Image image = new Image(1, 32, 32);
+        assertEquals(ModelConfig.DEFAULT_CONV_LAYERS,
+                ModelConfig.of(image, new Discrete(3), List.of(), List.of(64), 128).convLayers());
+        assertEquals(List.of(new ModelConfig.ConvLayer(8, 4, 4)), ModelConfig.of(image, new Discrete(3),
+                List.of(new ModelConfig.ConvLayer(8, 4, 4)), List.of(64), 128).convLayers());
+        assertEquals(List.of(), ModelConfig.of(Box.of(2), new Discrete(3), List.of(), List.of(64), 128).convLayers());
+    }
+
+    @Test
     void boxModelsKeepTheSpecHashTheyHadBeforeImageModels() {
         // Computed with the code before conv layers existed (git 0c90df4): checkpoints and running
         // peers of box models must still match.
