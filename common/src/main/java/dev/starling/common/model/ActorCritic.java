@@ -73,7 +73,13 @@ public final class ActorCritic implements AutoCloseable {
                 ModelConfig.ConvLayer l = config.convLayers().get(i);
                 Conv2dOptions options = new Conv2dOptions(channels, l.channels(), new LongPointer(l.kernel(), l.kernel()));
                 options.stride().put(0, l.stride()).put(1, l.stride());
-                convLayers.add(root.register_module(i == 0 ? "conv" : "conv_" + i, new Conv2dImpl(options)));
+                Conv2dImpl layer = root.register_module(i == 0 ? "conv" : "conv_" + i, new Conv2dImpl(options));
+                // Orthogonal weights of gain sqrt(2) and zero biases keep the scale of what a ReLU
+                // layer passes on (cleanrl's Atari init). libtorch's default init shrinks it layer
+                // by layer until a 2x2 ball hardly moves the features past the biases.
+                torch.orthogonal_(layer.weight().detach(), Math.sqrt(2));
+                layer.bias().detach().zero_();
+                convLayers.add(layer);
                 channels = l.channels();
             }
         } else {

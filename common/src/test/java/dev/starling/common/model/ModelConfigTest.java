@@ -146,6 +146,35 @@ class ModelConfigTest {
         }
     }
 
+    @Test
+    void convLayersStartOrthogonalWithGainSqrt2AndZeroBiases() {
+        // A ReLU layer keeps the scale of its input with these; libtorch's default init shrinks it
+        // layer by layer, and Pong's 2x2 ball stopped moving the features (a plateau of millions
+        // of frames before any learning, BENCHMARKS.md).
+        ModelConfig c = ModelConfig.defaults(new Image(1, 32, 32), new Discrete(3));
+        try (ActorCritic model = new ActorCritic(c, 4, Torch.device("cpu"));
+                org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            for (String layer : List.of("conv", "conv_1", "conv_2")) {
+                org.bytedeco.pytorch.Tensor w = model.parameter(layer + ".weight").detach();
+                long rows = w.size(0);
+                long cols = w.numel() / rows;
+                org.bytedeco.pytorch.Tensor m = w.reshape(rows, cols);
+                // Orthogonal rows (fewer rows than columns) or columns, each of squared norm 2.
+                org.bytedeco.pytorch.Tensor gram = rows <= cols ? m.matmul(m.t()) : m.t().matmul(m);
+                float[] g = Torch.toArray(gram.contiguous());
+                int n = (int) Math.min(rows, cols);
+                for (int i = 0; i < n; i++) {
+                    for (int j = 0; j < n; j++) {
+                        assertEquals(i == j ? 2.0 : 0.0, g[i * n + j], 1e-4, layer + " gram[" + i + "][" + j + "]");
+                    }
+                }
+                for (float b : Torch.toArray(model.parameter(layer + ".bias").detach())) {
+                    assertEquals(0f, b, layer + ".bias");
+                }
+            }
+        }
+    }
+
     private static void set(ActorCritic model, String name, float[] values, long... shape) {
         try (org.bytedeco.pytorch.NoGradGuard noGrad = new org.bytedeco.pytorch.NoGradGuard()) {
             model.parameter(name).copy_(Torch.floats(values, model.device(), shape));
