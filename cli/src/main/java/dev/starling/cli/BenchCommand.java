@@ -23,6 +23,7 @@ import dev.starling.bench.BenchLine;
 import dev.starling.bench.BroadcastBenchmark;
 import dev.starling.bench.FoundationBenchmark;
 import dev.starling.bench.IngestBenchmark;
+import dev.starling.bench.PixelBenchmark;
 import dev.starling.bench.RemoteEnvBenchmark;
 import dev.starling.envs.remote.PythonEnvServer;
 import picocli.CommandLine;
@@ -40,20 +41,27 @@ import picocli.CommandLine.Option;
                     + " double-buffered play vs the plain loop at K 64/256 when stepping the environments costs as"
                     + " much as inference on them, and the cluster training through --env-server vs in-process"
                     + " CartPole: frames/s of a fixed-time run, time to solve per seed; needs "
-                    + RemoteEnvBenchmark.DEBIAN_PACKAGES + ")."
+                    + RemoteEnvBenchmark.DEBIAN_PACKAGES + "), 8 pixels (the 32x32 pong with the default conv model:"
+                    + " actor inference at K 16/64, the learner's update and its GFLOP/s against libtorch's own conv"
+                    + " and mm rates, bytes per frame on the wire vs float32, and the cluster's time to solve pong"
+                    + " per seed)."
                     + " Each ratio is measured in the same run, so a noisy machine still gives a fair figure. Writes"
                     + " bench.md and bench.json to --out; reports targets met or missed; asserts nothing."})
 final class BenchCommand implements Callable<Integer> {
 
     static final String PARALLEL = "5 parallel vs synchronous";
     static final String ROOFLINE = "6 roofline";
-    static final int LAST_SECTION = 7;
+    static final int LAST_SECTION = 8;
     /** Environments per stream of the Python server the cluster trains on (the actor's K, 64, fits one stream). */
     private static final int CLUSTER_SERVER_ENVS = 64;
     /** Section 7 counts a fixed-time run's frames/s from here on: start-up and warm-up are over. */
     private static final double STEADY_FROM_SECONDS = 10;
     /** Issue 15: the cluster training through the Python server reaches at least this many frames/s. */
     private static final double REMOTE_CLUSTER_FPS_TARGET = 30_000;
+    /** Pong needs minutes, not seconds: its training budget unless --max-seconds is given (not with --quick). */
+    static final double PONG_BUDGET_SECONDS = 900;
+    /** Section 8's target: the cluster solves pong (eval >= its threshold) within this many seconds on each seed. */
+    static final double PONG_SOLVE_TARGET_SECONDS = 900;
 
     @Option(names = "--quick", description = "Shorter measurements and 90 s training budgets (a few minutes in all).")
     boolean quick;
@@ -67,12 +75,13 @@ final class BenchCommand implements Callable<Integer> {
     boolean modes;
 
     @Option(names = "--max-seconds", paramLabel = "S",
-            description = "Time budget of each training run (sections 5, 6 and 7, --modes). Default: 90 with --quick,"
-                    + " else 300.")
+            description = "Time budget of each training run (sections 5, 6, 7 and 8, --modes). Default: 90 with"
+                    + " --quick, else 300; section 8 (pong) takes " + (int) PONG_BUDGET_SECONDS + " unless this option"
+                    + " is given.")
     Double maxSeconds;
 
     @Option(names = "--seeds", paramLabel = "N",
-            description = "Training runs per configuration in the time-to-solve sections (5, 7, --modes), seeds 1..N;"
+            description = "Training runs per configuration in the time-to-solve sections (5, 7, 8, --modes), seeds 1..N;"
                     + " medians and the spread are reported. Default: 3, or 1 with --quick.")
     Integer seeds;
 
@@ -86,7 +95,7 @@ final class BenchCommand implements Callable<Integer> {
             return modes();
         }
         if (sections == null || sections.isEmpty()) {
-            sections = new TreeSet<>(List.of(1, 2, 3, 4, 5, 6, 7));
+            sections = new TreeSet<>(List.of(1, 2, 3, 4, 5, 6, 7, 8));
         }
         for (int section : sections) {
             if (section < 1 || section > LAST_SECTION) {
@@ -117,6 +126,10 @@ final class BenchCommand implements Callable<Integer> {
         if (sections.contains(7)) {
             lines.addAll(RemoteEnvBenchmark.run(quick, log));
             lines.addAll(remoteCluster(log));
+        }
+        if (sections.contains(8)) {
+            lines.addAll(PixelBenchmark.run(quick, log));
+            lines.addAll(pongCluster(log));
         }
         lines.removeIf(l -> !sections.contains(sectionNumber(l)));
         write(lines);
@@ -238,6 +251,58 @@ final class BenchCommand implements Callable<Integer> {
         return lines;
     }
 
+    /**
+     * Section 8's cluster runs: {@code train --env pong} with the defaults of {@code train} (impala;
+     * the target is pong's threshold, judged by {@code train}'s evaluation of 100 episodes) for
+     * seeds 1..N, one after another, each with {@link #pongBudget()}. Per seed: time to solve, and
+     * frames/s over its metrics rows from {@link #STEADY_FROM_SECONDS} on (start-up left out). The
+     * target is that every seed solves within {@link #PONG_SOLVE_TARGET_SECONDS}, so the slowest
+     * seed carries it; an unsolved run misses it.
+     */
+    private List<BenchLine> pongCluster(PrintStream log) throws Exception {
+        double budget = pongBudget();
+        int n = seedCount();
+        List<Map<String, Object>> runs = new ArrayList<>();
+        for (int seed = 1; seed <= n; seed++) {
+            String name = "pong-seed" + seed;
+            Map<String, Object> summary = new LinkedHashMap<>(train(withSeed(List.of("--mode", "impala", "--env",
+                    PixelBenchmark.ENV), seed), budget, name));
+            summary.put("steady_fps", steadyFps(RunFolder.rows(out.resolve("run-" + name))));
+            runs.add(summary);
+        }
+        String section = PixelBenchmark.SECTION;
+        String target = String.format(Locale.ROOT, "%.0f", number(runs.get(0), "target_return"));
+        List<BenchLine> lines = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            lines.add(seedLine(section, "pong cluster (" + shape(runs.get(0)) + ")", i + 1, runs.get(i), budget));
+        }
+        String of = n == 1 ? "seed 1" : "median of seeds 1-" + n;
+        lines.add(BenchLine.of(section, String.format(Locale.ROOT, "pong cluster steady frames/s (%.0f s to the end of"
+                + " each run), %s", STEADY_FROM_SECONDS, of) + spread(runs, r -> number(r, "steady_fps"), "%,.0f"),
+                Double.NaN, median(runs, r -> number(r, "steady_fps")), "frames/s"));
+        lines.add(BenchLine.of(section, "pong cluster time to solve (eval >= " + target + "), " + of
+                + spread(runs, BenchCommand::solveSeconds, "%.1f") + unsolved(runs, budget), Double.NaN,
+                median(runs, BenchCommand::solveSeconds), "s"));
+        // Math.max is NaN if either is: one unsolved seed leaves no slowest time, and misses.
+        double slowest = runs.stream().mapToDouble(BenchCommand::solveSeconds).reduce(0, Math::max);
+        lines.add(BenchLine.of(section, "pong cluster time to solve, slowest of " + (n == 1 ? "seed 1" : "seeds 1-" + n)
+                + " (empty: a seed did not solve)", Double.NaN, slowest, "s").atMost(PONG_SOLVE_TARGET_SECONDS));
+        for (BenchLine l : lines) {
+            log.println(l.format());
+        }
+        return lines;
+    }
+
+    /** Frames/s over the rows from {@link #STEADY_FROM_SECONDS} on; NaN if the run ended before. */
+    private static double steadyFps(List<RunFolder.Row> rows) {
+        RunFolder.Row from = rows.stream().filter(r -> r.seconds() >= STEADY_FROM_SECONDS).findFirst().orElse(null);
+        RunFolder.Row last = rows.isEmpty() ? null : rows.get(rows.size() - 1);
+        if (from == null || last.seconds() <= from.seconds()) {
+            return Double.NaN;
+        }
+        return (last.frames() - from.frames()) / (last.seconds() - from.seconds());
+    }
+
     private static List<String> withSeed(List<String> args, int seed) {
         List<String> all = new ArrayList<>(args);
         all.addAll(List.of("--seed", Integer.toString(seed)));
@@ -262,6 +327,15 @@ final class BenchCommand implements Callable<Integer> {
 
     private double trainingBudget() {
         return maxSeconds != null ? maxSeconds : quick ? 90 : 300;
+    }
+
+    /**
+     * Pong's budget: --max-seconds if given, else the quick budget with --quick (the run may not
+     * solve: reported as not solved), else {@link #PONG_BUDGET_SECONDS} (the other sections' 300 s
+     * is too short for pong).
+     */
+    private double pongBudget() {
+        return maxSeconds != null || quick ? trainingBudget() : PONG_BUDGET_SECONDS;
     }
 
     /** The cluster's shape as a run's summary states it. */
