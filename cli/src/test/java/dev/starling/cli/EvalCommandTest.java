@@ -63,27 +63,8 @@ class EvalCommandTest {
         String out = run("eval", "--checkpoint", checkpoint(dir.resolve("p"), PENDULUM, 0, 4).toString(), "--env",
                 "pendulum", "--greedy", "--seed", Long.toString(seed), "--episodes=" + episodes);
         // The same episodes played with the constant torque 2 (the clipped mean of 50).
-        EnvironmentDefinition pendulum = EnvironmentRegistry.builtIn().get("pendulum");
-        VectorEnv envs = new VectorEnv(pendulum, episodes, seed);
-        VectorStep step = envs.newStep();
-        envs.reset(step);
-        double[] returns = new double[episodes];
-        boolean[] finished = new boolean[episodes];
-        int remaining = episodes;
-        while (remaining > 0) {
-            Arrays.fill(step.continuousActions, 2f);
-            envs.step(step);
-            for (int e = 0; e < episodes; e++) {
-                if (!finished[e]) {
-                    returns[e] += step.rewards[e];
-                    if (step.done(e)) {
-                        finished[e] = true;
-                        remaining--;
-                    }
-                }
-            }
-        }
-        double mean = Arrays.stream(returns).average().orElseThrow();
+        double mean = meanFirstEpisodeReturn(EnvironmentRegistry.builtIn().get("pendulum"), episodes, seed,
+                step -> Arrays.fill(step.continuousActions, 2f));
         assertEquals(String.format(Locale.ROOT, "mean return %.2f", mean), firstWords(out), out);
         assertTrue(out.contains("episodes of pendulum, policy version 4, greedy"), out);
     }
@@ -99,26 +80,7 @@ class EvalCommandTest {
         int episodes = 4;
         String out = run("eval", "--checkpoint", run.toString(), "--greedy", "--seed", "5", "--episodes=" + episodes);
         // The same games played by hand with "stay": the return eval reports is theirs.
-        VectorEnv envs = new VectorEnv(pong, episodes, 5);
-        VectorStep step = envs.newStep();
-        envs.reset(step);
-        double[] returns = new double[episodes];
-        boolean[] finished = new boolean[episodes];
-        int remaining = episodes;
-        while (remaining > 0) {
-            Arrays.fill(step.discreteActions, 0);
-            envs.step(step);
-            for (int e = 0; e < episodes; e++) {
-                if (!finished[e]) {
-                    returns[e] += step.rewards[e];
-                    if (step.done(e)) {
-                        finished[e] = true;
-                        remaining--;
-                    }
-                }
-            }
-        }
-        double mean = Arrays.stream(returns).average().orElseThrow();
+        double mean = meanFirstEpisodeReturn(pong, episodes, 5, step -> Arrays.fill(step.discreteActions, 0));
         assertEquals(String.format(Locale.ROOT, "mean return %.2f", mean), firstWords(out), out);
         assertTrue(mean < 0, "a paddle that never moves loses: " + mean);
         assertTrue(out.contains("episodes of pong, policy version 3, greedy"), out);
@@ -161,6 +123,34 @@ class EvalCommandTest {
         assertTrue(err.toString().contains("no valid checkpoint at " + file) && err.toString().contains("CRC mismatch"),
                 err.toString());
         assertEquals(1, err.toString().strip().lines().count(), err.toString());
+    }
+
+    /**
+     * The mean return of the first episode of each of {@code episodes} environments seeded as eval
+     * seeds them, playing the actions {@code act} writes before every step.
+     */
+    private static double meanFirstEpisodeReturn(EnvironmentDefinition env, int episodes, long seed,
+            java.util.function.Consumer<VectorStep> act) {
+        VectorEnv envs = new VectorEnv(env, episodes, seed);
+        VectorStep step = envs.newStep();
+        envs.reset(step);
+        double[] returns = new double[episodes];
+        boolean[] finished = new boolean[episodes];
+        int remaining = episodes;
+        while (remaining > 0) {
+            act.accept(step);
+            envs.step(step);
+            for (int e = 0; e < episodes; e++) {
+                if (!finished[e]) {
+                    returns[e] += step.rewards[e];
+                    if (step.done(e)) {
+                        finished[e] = true;
+                        remaining--;
+                    }
+                }
+            }
+        }
+        return Arrays.stream(returns).average().orElseThrow();
     }
 
     /**
