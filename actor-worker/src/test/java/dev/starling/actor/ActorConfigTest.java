@@ -33,7 +33,7 @@ class ActorConfigTest {
         assertNames("actorId", () -> ActorConfig.defaults(" ", "l:1", "p:2", "cartpole", 1));
         assertNames("learner", () -> ActorConfig.defaults("a", "", "p:2", "cartpole", 1));
         assertNames("parameterServer", () -> ActorConfig.defaults("a", "l:1", null, "cartpole", 1));
-        assertNames("unknown environment 'pong'", () -> ActorConfig.defaults("a", "l:1", "p:2", "pong", 1));
+        assertNames("unknown environment 'breakout'", () -> ActorConfig.defaults("a", "l:1", "p:2", "breakout", 1));
         assertNames("numEnvs", () -> BASE.withNumEnvs(0));
         assertNames("unroll", () -> BASE.withUnroll(0));
         assertNames("lstmSize", () -> BASE.withModelSizes(java.util.List.of(64), 0));

@@ -44,9 +44,9 @@ class MainTest {
 
     @Test
     void badInputGetsAClearErrorNamingWhatWasWrong() {
-        Run unknownEnv = run("train", "--env", "pong", "--max-frames", "1000");
+        Run unknownEnv = run("train", "--env", "breakout", "--max-frames", "1000");
         assertEquals(2, unknownEnv.code());
-        assertTrue(unknownEnv.err().contains("unknown environment 'pong'"), unknownEnv.err());
+        assertTrue(unknownEnv.err().contains("unknown environment 'breakout'"), unknownEnv.err());
         Run badMode = run("train", "--mode", "warp");
         assertEquals(2, badMode.code());
         assertTrue(badMode.err().contains("--mode 'warp'"), badMode.err());

@@ -84,8 +84,8 @@ class LearnerConfigTest {
     @Test
     void unknownEnvironmentIsNamed() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> LearnerConfig.defaults("pong", "x:1"));
-        assertTrue(e.getMessage().contains("unknown environment 'pong'"), e.getMessage());
+                () -> LearnerConfig.defaults("breakout", "x:1"));
+        assertTrue(e.getMessage().contains("unknown environment 'breakout'"), e.getMessage());
     }
 
     @Test
