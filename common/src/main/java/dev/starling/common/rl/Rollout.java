@@ -92,6 +92,76 @@ public final class Rollout {
     }
 
     /**
+     * The rollouts {@code parts}, consecutive in time for the same rows, as one sequence of their
+     * summed T: what an R2D2 actor sends when its sequences (m steps, overlapping by m - T) are
+     * made of its last m / T rollouts of T steps. Part i's last observation is part i+1's first
+     * (the carried environments), so it appears once; the LSTM state is the first part's.
+     *
+     * @throws IllegalArgumentException if the parts differ in rows or sizes, or do not follow one
+     *     another (a part's first observation is not the previous part's last)
+     */
+    public static Rollout joinInTime(java.util.List<Rollout> parts) {
+        if (parts.isEmpty()) {
+            throw new IllegalArgumentException("nothing to join: no rollouts");
+        }
+        Rollout first = parts.get(0);
+        int unroll = 0;
+        for (Rollout p : parts) {
+            if (p.rows != first.rows || p.observationSize != first.observationSize || p.images != first.images
+                    || p.continuous != first.continuous || p.actionSize != first.actionSize
+                    || p.lstmSize != first.lstmSize) {
+                throw new IllegalArgumentException("rollouts to join differ in rows or sizes");
+            }
+            unroll += p.unroll;
+        }
+        Rollout joined = new Rollout(unroll, first.rows, first.observationSize, first.images, first.continuous,
+                first.actionSize, first.lstmSize);
+        System.arraycopy(first.initialH, 0, joined.initialH, 0, first.initialH.length);
+        System.arraycopy(first.initialC, 0, joined.initialC, 0, first.initialC.length);
+        int frame = first.rows * first.observationSize;
+        int t = 0;
+        for (int i = 0; i < parts.size(); i++) {
+            Rollout p = parts.get(i);
+            Rollout previous = i > 0 ? parts.get(i - 1) : null;
+            if (previous != null && !sameObservations(previous, previous.unroll, p, 0)) {
+                throw new IllegalArgumentException("rollout " + i + " does not start where rollout " + (i - 1)
+                        + " ended: they are not consecutive");
+            }
+            // Observations x_0 .. x_T of every part but the last: x_T is the next part's x_0.
+            int observations = (i == parts.size() - 1 ? p.unroll + 1 : p.unroll) * frame;
+            if (p.images) {
+                System.arraycopy(p.pixels, 0, joined.pixels, t * frame, observations);
+            } else {
+                System.arraycopy(p.observations, 0, joined.observations, t * frame, observations);
+            }
+            int steps = p.unroll * p.rows;
+            int at = t * p.rows;
+            if (p.continuous) {
+                System.arraycopy(p.continuousActions, 0, joined.continuousActions, at * p.actionSize,
+                        steps * p.actionSize);
+            } else {
+                System.arraycopy(p.actions, 0, joined.actions, at, steps);
+            }
+            System.arraycopy(p.rewards, 0, joined.rewards, at, steps);
+            System.arraycopy(p.dones, 0, joined.dones, at, steps);
+            System.arraycopy(p.truncated, 0, joined.truncated, at, steps);
+            System.arraycopy(p.bootstrapValues, 0, joined.bootstrapValues, at, steps);
+            System.arraycopy(p.behaviourLogProbs, 0, joined.behaviourLogProbs, at, steps);
+            t += p.unroll;
+        }
+        return joined;
+    }
+
+    /** True if x_ta of {@code a} equals x_tb of {@code b} in every row. */
+    private static boolean sameObservations(Rollout a, int ta, Rollout b, int tb) {
+        int frame = a.rows * a.observationSize;
+        return a.images
+                ? java.util.Arrays.equals(a.pixels, ta * frame, (ta + 1) * frame, b.pixels, tb * frame, (tb + 1) * frame)
+                : java.util.Arrays.equals(a.observations, ta * frame, (ta + 1) * frame, b.observations, tb * frame,
+                        (tb + 1) * frame);
+    }
+
+    /**
      * Copies {@code src} (same T and sizes, {@code src.rows} sequences) into sequences
      * {@code [rowOffset, rowOffset + src.rows)} of this rollout: how chunks from several actors
      * become one training batch.
