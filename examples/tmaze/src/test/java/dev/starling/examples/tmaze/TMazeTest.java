@@ -316,10 +316,20 @@ class TMazeTest {
         int[] chosen = new int[1];
         Action action = Action.ofDiscrete(chosen);
         runEpisodes(env, obs, chosen, action, 1_000); // warm up and load every class
-        long before = threads.getCurrentThreadAllocatedBytes();
-        float sum = runEpisodes(env, obs, chosen, action, 10_000);
-        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
-        assertEquals(0, allocated, "bytes allocated by 10,000 episodes (sum " + sum + ")");
+        // The least of several windows: when the JIT recompiles, the JVM may resolve the message
+        // strings of never-taken throw branches (Observation.floats, Action.discrete) on this
+        // thread, a few hundred bytes once, in whichever window the compiler's timing puts them
+        // (seen in CI as 320 bytes; JFR with -XX:-UseTLAB names those frames). An allocation per
+        // reset or step would show in every window: 10,000 episodes make it 160 KB or more.
+        List<Long> windows = new ArrayList<>();
+        float sum = 0;
+        while (windows.size() < 5 && !windows.contains(0L)) {
+            long before = threads.getCurrentThreadAllocatedBytes();
+            sum += runEpisodes(env, obs, chosen, action, 10_000);
+            windows.add(threads.getCurrentThreadAllocatedBytes() - before);
+        }
+        assertTrue(windows.contains(0L), "bytes allocated by each window of 10,000 episodes: " + windows
+                + " (sum " + sum + ")");
     }
 
     /** Plays episodes with the remembering policy, without allocating. */
