@@ -5,6 +5,8 @@ import java.util.List;
 
 import dev.starling.transport.Channels;
 import dev.starling.common.model.ModelConfig;
+import dev.starling.common.model.EpsilonGreedy;
+import dev.starling.env.Discrete;
 import dev.starling.common.rl.LossConfig;
 import dev.starling.env.EnvironmentDefinition;
 import dev.starling.env.Image;
@@ -39,6 +41,8 @@ import dev.starling.envs.EnvironmentRegistry;
  *     ({@code host:port}) that host them, {@code env} being what they described
  * @param doubleBuffered play the environments in two halves, one stepping while the policy runs
  *     on the other (pays off when environments step in servers)
+ * @param exploration null unless R2D2 mode: how the Q-network acts ({@link #withR2d2}); a second
+ *     half of double-buffered environments reuses the first half's epsilons
  */
 public record ActorConfig(
         String actorId,
@@ -57,7 +61,8 @@ public record ActorConfig(
         Duration startupTimeout,
         LossConfig a3cLoss,
         List<String> envServers,
-        boolean doubleBuffered) {
+        boolean doubleBuffered,
+        EpsilonGreedy exploration) {
 
     public static final int DEFAULT_NUM_ENVS = 32;
     public static final int DEFAULT_UNROLL = 32;
@@ -96,6 +101,19 @@ public record ActorConfig(
         if (doubleBuffered && numEnvs < 2) {
             throw new IllegalArgumentException("double-buffered play needs numEnvs >= 2 (two halves), got " + numEnvs);
         }
+        if (exploration != null) {
+            if (a3cLoss != null) {
+                throw new IllegalArgumentException("an actor plays one mode: a3c or r2d2, not both");
+            }
+            if (!(env.actionSpace() instanceof Discrete d) || d.n() != exploration.n()) {
+                throw new IllegalArgumentException("r2d2 needs a discrete action space (epsilon-greedy over "
+                        + exploration.n() + " actions), got " + env.actionSpace().describe());
+            }
+            if (exploration.epsilons().length != numEnvs) {
+                throw new IllegalArgumentException("r2d2: one epsilon per environment: " + numEnvs + " environments, "
+                        + exploration.epsilons().length + " epsilons");
+            }
+        }
         long chunkBytes = estimatedChunkBytes(env, numEnvs, unroll, lstmSize);
         if (chunkBytes > maxMessageBytes) {
             throw new IllegalArgumentException("maxMessageBytes " + maxMessageBytes + " is smaller than one chunk of K="
@@ -108,7 +126,7 @@ public record ActorConfig(
             EnvironmentDefinition env, long seed) {
         return new ActorConfig(actorId, learner, parameterServer, env, DEFAULT_NUM_ENVS, DEFAULT_UNROLL,
                 List.of(), DEFAULT_ENCODER_SIZES, DEFAULT_LSTM_SIZE, seed, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_MESSAGE_BYTES,
-                DEFAULT_ACK_TIMEOUT, DEFAULT_STARTUP_TIMEOUT, null, List.of(), false);
+                DEFAULT_ACK_TIMEOUT, DEFAULT_STARTUP_TIMEOUT, null, List.of(), false, null);
     }
 
     /** Defaults for the built-in environment {@code env}. */
@@ -122,7 +140,22 @@ public record ActorConfig(
      */
     public ActorConfig withA3c(LossConfig loss) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, convLayers, encoderSizes, lstmSize, seed,
-                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, loss, envServers, doubleBuffered);
+                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, loss, envServers, doubleBuffered, exploration);
+    }
+
+    /**
+     * R2D2 mode: the model is a dueling Q-network, played epsilon-greedily with
+     * {@code exploration}'s epsilon for each environment; chunks of T = sequence length - overlap
+     * steps go to the learner as in IMPALA, which builds the sequences.
+     */
+    public ActorConfig withR2d2(EpsilonGreedy explore) {
+        return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, convLayers, encoderSizes, lstmSize, seed,
+                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered, explore);
+    }
+
+    /** True in R2D2 mode. */
+    public boolean r2d2() {
+        return exploration != null;
     }
 
     /** True in A3C mode (gradients to the parameter server); false in IMPALA mode (chunks to the learner). */
@@ -132,7 +165,8 @@ public record ActorConfig(
 
     /** The model this actor runs: sizes of the environment plus the configured widths. */
     public ModelConfig modelConfig() {
-        return ModelConfig.of(env.observationSpace(), env.actionSpace(), convLayers, encoderSizes, lstmSize);
+        ModelConfig model = ModelConfig.of(env.observationSpace(), env.actionSpace(), convLayers, encoderSizes, lstmSize);
+        return exploration != null ? model.withHead(ModelConfig.Head.DUELING_Q) : model;
     }
 
     /**
@@ -141,17 +175,17 @@ public record ActorConfig(
      */
     public ActorConfig withEnvServers(EnvironmentDefinition env, List<String> servers, boolean doubleBuffer) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, convLayers, encoderSizes, lstmSize, seed,
-                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, servers, doubleBuffer);
+                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, servers, doubleBuffer, exploration);
     }
 
     public ActorConfig withNumEnvs(int k) {
         return new ActorConfig(actorId, learner, parameterServer, env, k, unroll, convLayers, encoderSizes, lstmSize, seed,
-                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered);
+                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered, exploration);
     }
 
     public ActorConfig withUnroll(int t) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, t, convLayers, encoderSizes, lstmSize, seed,
-                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered);
+                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered, exploration);
     }
 
     /** The model's widths; its conv layers stay. */
@@ -162,27 +196,27 @@ public record ActorConfig(
     /** The model's layers: conv layers (empty: the default for the observation), encoder widths, LSTM width. */
     public ActorConfig withModel(List<ModelConfig.ConvLayer> conv, List<Integer> encoder, int lstm) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, conv, encoder, lstm, seed,
-                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered);
+                maxInFlight, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered, exploration);
     }
 
     public ActorConfig withMaxInFlight(int chunks) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, convLayers, encoderSizes, lstmSize, seed,
-                chunks, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered);
+                chunks, maxMessageBytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered, exploration);
     }
 
     public ActorConfig withAckTimeout(Duration timeout) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, convLayers, encoderSizes, lstmSize, seed,
-                maxInFlight, maxMessageBytes, timeout, startupTimeout, a3cLoss, envServers, doubleBuffered);
+                maxInFlight, maxMessageBytes, timeout, startupTimeout, a3cLoss, envServers, doubleBuffered, exploration);
     }
 
     public ActorConfig withStartupTimeout(Duration timeout) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, convLayers, encoderSizes, lstmSize, seed,
-                maxInFlight, maxMessageBytes, ackTimeout, timeout, a3cLoss, envServers, doubleBuffered);
+                maxInFlight, maxMessageBytes, ackTimeout, timeout, a3cLoss, envServers, doubleBuffered, exploration);
     }
 
     public ActorConfig withMaxMessageBytes(int bytes) {
         return new ActorConfig(actorId, learner, parameterServer, env, numEnvs, unroll, convLayers, encoderSizes, lstmSize, seed,
-                maxInFlight, bytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered);
+                maxInFlight, bytes, ackTimeout, startupTimeout, a3cLoss, envServers, doubleBuffered, exploration);
     }
 
     /** Upper estimate of one encoded chunk: the float payloads plus 8 bytes per action/done entry. */

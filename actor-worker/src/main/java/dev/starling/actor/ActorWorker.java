@@ -197,6 +197,20 @@ public final class ActorWorker implements AutoCloseable {
         incarnations = Counter.builder(Metrics.PARAMETERS_INCARNATIONS)
                 .description("Parameter server incarnations whose weights this actor played (one more per server"
                         + " restart it followed)").tag("actor", id).register(registry);
+        if (config.r2d2()) {
+            float[] eps = config.exploration().epsilons();
+            double min = Double.POSITIVE_INFINITY;
+            double max = Double.NEGATIVE_INFINITY;
+            for (float e : eps) {
+                min = Math.min(min, e);
+                max = Math.max(max, e);
+            }
+            for (var stat : java.util.Map.of("min", min, "max", max).entrySet()) {
+                Gauge.builder(Metrics.ACTOR_EPSILON, stat::getValue).description("Exploration rate of this actor's"
+                        + " environments (r2d2), least and greatest").tag("actor", id).tag("stat", stat.getKey())
+                        .register(registry);
+            }
+        }
         this.weights = new WeightsSubscriber(parameterServerChannel, id, config.parameterServer(), this::wake);
         this.thread = new Thread(this::run, "starling-actor-" + id);
         this.thread.setDaemon(true);
@@ -357,8 +371,8 @@ public final class ActorWorker implements AutoCloseable {
             for (VectorEnvironment env : environments) {
                 policies.add(new PolicyInference(model, env.numEnvs()));
             }
-            RolloutCollector collector = new RolloutCollector(environments, policies, model.distribution(),
-                    seeds.nextLong());
+            RolloutCollector collector = new RolloutCollector(environments, policies,
+                    config.r2d2() ? config.exploration() : model.distribution(), seeds.nextLong());
             delivery = config.a3c()
                     ? new GradientDelivery(config.actorId(), parameterServerChannel, config.parameterServer(), codec,
                             TrainStep.forGradients(model, config.a3cLoss(), ForwardPath.FAST))

@@ -11,6 +11,7 @@ import dev.starling.actor.ActorConfig;
 import dev.starling.actor.ActorWorker;
 import dev.starling.transport.metrics.Metrics;
 import dev.starling.transport.metrics.MetricsServer;
+import dev.starling.env.Discrete;
 import dev.starling.env.EnvironmentDefinition;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import picocli.CommandLine.Command;
@@ -43,10 +44,23 @@ final class ActorCommand implements Callable<Integer> {
     @Mixin
     DoubleBufferOption doubleBuffer;
 
+    @Mixin
+    R2d2Options r2d2;
+
     @Option(names = "--mode", defaultValue = "impala",
             description = "impala: send chunks to the learner; a3c: compute each chunk's loss gradient here and push it"
-                    + " to the parameter server (the loss options apply). Default: ${DEFAULT-VALUE}.")
+                    + " to the parameter server (the loss options apply); r2d2: play a Q-network epsilon-greedily and send"
+                    + " chunks of --sequence-length - --overlap steps to the replay learner. Default: ${DEFAULT-VALUE}.")
     String mode;
+
+    @Option(names = "--actor-index", defaultValue = "0", paramLabel = "I",
+            description = "r2d2: this actor's place among --actor-count actors: its K environments are explorers"
+                    + " I*K .. I*K+K-1 of the epsilon spread (alone, it spans the whole spread). Default: ${DEFAULT-VALUE}.")
+    int actorIndex;
+
+    @Option(names = "--actor-count", defaultValue = "1", paramLabel = "N",
+            description = "r2d2: actors sharing the epsilon spread (see --actor-index). Default: ${DEFAULT-VALUE}.")
+    int actorCount;
 
     @Option(names = "--actor-id",
             description = "Stable name of this actor (the `actor` metrics tag). Default: the host name, so replicas"
@@ -105,7 +119,19 @@ final class ActorCommand implements Callable<Integer> {
         switch (mode) {
             case "impala" -> { }
             case "a3c" -> config = config.withA3c(lossOptions.loss(env.rewardScale()));
-            default -> throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala or a3c");
+            case "r2d2" -> {
+                if (actorCount < 1 || actorIndex < 0 || actorIndex >= actorCount) {
+                    throw new IllegalArgumentException("--actor-index must be in [0, --actor-count - 1] and --actor-count"
+                            + " >= 1, got " + actorIndex + " of " + actorCount);
+                }
+                if (!(env.actionSpace() instanceof Discrete d)) {
+                    throw new IllegalArgumentException("--mode r2d2 needs a discrete action space; " + env.name()
+                            + " has " + env.actionSpace().describe() + " (use impala or a3c)");
+                }
+                config = config.withUnroll(r2d2.chunkSteps())
+                        .withR2d2(r2d2.exploration(d.n(), actorIndex * numEnvs, numEnvs, actorCount * numEnvs));
+            }
+            default -> throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala, a3c or r2d2");
         }
         return config;
     }

@@ -38,6 +38,14 @@ final class LearnerCommand implements Callable<Integer> {
     @Mixin
     LearnerOptions learning;
 
+    @Mixin
+    R2d2Options r2d2;
+
+    @Option(names = "--mode", defaultValue = "impala",
+            description = "impala: V-trace on each batch of chunks; r2d2: a replay learner of sequences (the r2d2"
+                    + " options apply; the model becomes a dueling Q-network). Default: ${DEFAULT-VALUE}.")
+    String mode;
+
     @Option(names = "--port", defaultValue = "7071", description = "gRPC port (0 = any free port). Default: ${DEFAULT-VALUE}.")
     int port;
 
@@ -66,7 +74,7 @@ final class LearnerCommand implements Callable<Integer> {
 
     /** The learner's settings from these options; throws {@link IllegalArgumentException} naming a bad one. */
     LearnerConfig config() {
-        return LearnerConfig.defaults(model.config(spaces.observation(), spaces.action()), parameterServer)
+        LearnerConfig config = LearnerConfig.defaults(model.config(spaces.observation(), spaces.action()), parameterServer)
                 .withPort(port)
                 .withUnroll(t.unroll)
                 .withSeed(model.seed)
@@ -77,5 +85,11 @@ final class LearnerCommand implements Callable<Integer> {
                 .withLoss(lossOptions.loss(1.0))
                 .withDevice(learning.device)
                 .withMaxMessageBytes(role.maxMessageBytes);
+        return switch (mode) {
+            case "impala" -> config;
+            case "r2d2" -> config.withR2d2(r2d2.config(config.loss()));
+            default -> throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala or r2d2 (a3c"
+                    + " has no learner)");
+        };
     }
 }

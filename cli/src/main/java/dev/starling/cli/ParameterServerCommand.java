@@ -31,7 +31,7 @@ final class ParameterServerCommand implements Callable<Integer> {
     ModelOptions model;
 
     @Option(names = "--mode", defaultValue = "impala",
-            description = "impala: weights come from the learner's publishes; a3c: actors push gradients and this server"
+            description = "impala and r2d2: weights come from the learner's publishes; a3c: actors push gradients and this server"
                     + " applies them with one shared optimizer (the model options then say which model it starts)."
                     + " Default: ${DEFAULT-VALUE}.")
     String mode;
@@ -82,11 +82,11 @@ final class ParameterServerCommand implements Callable<Integer> {
                 .withMaxMessageBytes(role.maxMessageBytes)
                 .withProvenance(Provenance.all());
         switch (mode) {
-            case "impala" -> { }
+            case "impala", "r2d2" -> { }
             case "a3c" -> {
                 config = config.withA3c(model.config(spaces.observation(), spaces.action()), model.seed).withA3cOptimizer(optimizer, learningRate).withMaxStaleness(maxStaleness);
             }
-            default -> throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala or a3c");
+            default -> throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala, a3c or r2d2");
         }
         return config;
     }

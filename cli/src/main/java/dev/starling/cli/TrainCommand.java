@@ -37,8 +37,8 @@ import picocli.CommandLine.Spec;
 /** {@code starling train}: trains a policy and writes a run folder. */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Train a policy until the target return or the budget; write a run folder.",
-            "%nWrites config.properties (the effective options), checkpoints, metrics.csv, training-curve.png, summary.json and logs to the run folder; exit code 0 when solved. Modes: impala (default) starts a parameter server, a learner and --actors actor JVMs on loopback; a3c starts a parameter server that applies the gradients --actors actor JVMs compute; sync trains in this process (collect, train, repeat: the baseline).",
-            "%nimpala and a3c: a role whose process exits is started again with the same arguments and port (see --max-restarts); only a role that keeps dying ends the run. A run folder holds one run: --run-dir on a folder that holds one is refused unless --resume continues it."})
+            "%nWrites config.properties (the effective options), checkpoints, metrics.csv, training-curve.png, summary.json and logs to the run folder; exit code 0 when solved. Modes: impala (default) starts a parameter server, a learner and --actors actor JVMs on loopback; a3c starts a parameter server that applies the gradients --actors actor JVMs compute; r2d2 starts a parameter server, a replay learner of a dueling LSTM Q-network and --actors actor JVMs playing it epsilon-greedily (discrete actions); sync trains in this process (collect, train, repeat: the baseline).",
+            "%nimpala, a3c and r2d2: a role whose process exits is started again with the same arguments and port (see --max-restarts); only a role that keeps dying ends the run. A run folder holds one run: --run-dir on a folder that holds one is refused unless --resume continues it."})
 final class TrainCommand implements Callable<Integer> {
 
     private static final Logger LOG = Logger.getLogger(TrainCommand.class.getName());
@@ -67,11 +67,14 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     DoubleBufferOption doubleBuffer;
 
+    @Mixin
+    R2d2Options r2d2;
+
     @Option(names = "--max-staleness", defaultValue = "10",
             description = "a3c: the parameter server drops gradients more than this many versions old. Default: ${DEFAULT-VALUE}.")
     long maxStaleness;
 
-    @Option(names = "--mode", defaultValue = "impala", description = "impala, a3c or sync. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--mode", defaultValue = "impala", description = "impala, a3c, r2d2 or sync. Default: ${DEFAULT-VALUE}.")
     String mode;
 
     @Option(names = "--actors", defaultValue = "1",
@@ -175,6 +178,7 @@ final class TrainCommand implements Callable<Integer> {
                 return sync(dir);
             case "impala":
             case "a3c":
+            case "r2d2":
                 return cluster(dir);
             default:
                 throw new IllegalStateException("unreachable: --mode was validated");
@@ -221,6 +225,7 @@ final class TrainCommand implements Callable<Integer> {
     /** impala or a3c: the roles as separate JVMs. */
     private int cluster(Path dir) throws Exception {
         boolean a3c = mode.equals("a3c");
+        boolean r2d2Mode = mode.equals("r2d2");
         EnvironmentDefinition env = environment.definition();
         // The learner and the parameter server never load environment code: they get the spaces.
         List<String> modelArgs = new ArrayList<>(SpaceOptions.argsFor(env));
@@ -239,6 +244,10 @@ final class TrainCommand implements Callable<Integer> {
             learnerArgs.addAll(List.of("--seed", Long.toString(model.seed)));
             learnerArgs.addAll(lossOptions.asArgs(env.rewardScale()));
             learnerArgs.addAll(learning.asArgs());
+            if (r2d2Mode) {
+                learnerArgs.addAll(List.of("--mode", "r2d2"));
+                learnerArgs.addAll(r2d2.learnerArgs());
+            }
         }
         SplittableRandom seeds = new SplittableRandom(model.seed);
         List<List<String>> actorArgs = new ArrayList<>();
@@ -252,6 +261,11 @@ final class TrainCommand implements Callable<Integer> {
             if (a3c) {
                 a.addAll(List.of("--mode", "a3c"));
                 a.addAll(lossOptions.asArgs(env.rewardScale()));
+            }
+            if (r2d2Mode) {
+                a.addAll(List.of("--mode", "r2d2", "--actor-index", Integer.toString(i), "--actor-count",
+                        Integer.toString(actors)));
+                a.addAll(r2d2.actorArgs());
             }
             actorArgs.add(a);
         }
@@ -270,7 +284,8 @@ final class TrainCommand implements Callable<Integer> {
                 mode, environment.definition().name(), actors, numEnvs, maxInFlight, t.unroll,
                 model.config(environment.definition().observationSpace(), environment.definition().actionSpace())
                         .describe(), model.seed,
-                lossOptions, learning, a3c ? ", max staleness " + maxStaleness : "", target(), maxFrames, maxSeconds, dir,
+                lossOptions, learning, a3c ? ", max staleness " + maxStaleness : r2d2Mode ? ", r2d2 " + r2d2 : "",
+                target(), maxFrames, maxSeconds, dir,
                 resume ? " (resumed)" : "", secure ? "mutual TLS + bearer token" : "plaintext", maxRestarts));
         PrintWriter out = spec.commandLine().getOut();
         ClusterRun.Outcome outcome;
@@ -384,8 +399,13 @@ final class TrainCommand implements Callable<Integer> {
 
     /** The options only this command has; throws {@link IllegalArgumentException} naming a bad one. */
     private void validateOwnOptions() {
-        if (!List.of("impala", "a3c", "sync").contains(mode)) {
-            throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala, a3c or sync");
+        if (!List.of("impala", "a3c", "r2d2", "sync").contains(mode)) {
+            throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala, a3c, r2d2 or sync");
+        }
+        if (mode.equals("r2d2") && !(environment.definition().actionSpace() instanceof dev.starling.env.Discrete)) {
+            throw new IllegalArgumentException("--mode r2d2 needs a discrete action space; "
+                    + environment.definition().name() + " has " + environment.definition().actionSpace().describe()
+                    + " (use impala or a3c)");
         }
         if (mode.equals("sync") && environment.remote()) {
             throw new IllegalArgumentException("--env-server: environment servers are played by actors; use --mode"

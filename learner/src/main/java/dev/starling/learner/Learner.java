@@ -42,9 +42,10 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.grpc.MetricCollectingServerInterceptor;
 
 /**
- * The IMPALA learner process: the Learner gRPC service (actors stream trajectory chunks in),
- * one training thread (V-trace updates on batches of chunks, libtorch) and a publisher thread
- * (weights to the parameter server).
+ * The learner process: the Learner gRPC service (actors stream trajectory chunks in), one
+ * training thread ({@link TrainerLoop}: impala's V-trace updates on batches of chunks;
+ * {@link R2d2Trainer}: r2d2's replay of sequences when {@link LearnerConfig#r2d2()} is set) and a
+ * publisher thread (weights to the parameter server).
  *
  * <p>Lifecycle: NEW -> {@link #start()} -> RUNNING -> {@link #close()} -> CLOSED.
  * {@code start} first reaches the parameter server (retrying UNAVAILABLE for
@@ -89,7 +90,7 @@ public final class Learner implements AutoCloseable {
     private final LearnerStats stats = new LearnerStats();
     private final Publisher publisher;
     private final LearnerService service;
-    private final TrainerLoop trainer;
+    private final Trainer trainer;
     private final HealthStatusManager health = new HealthStatusManager();
     private final ExecutorService callExecutor;
     private final Server server;
@@ -136,9 +137,11 @@ public final class Learner implements AutoCloseable {
             this.publisher = new Publisher(stub, channel.authority(), codec.specHash());
             this.service = new LearnerService(modelConfig, codec.specHash(), config.unroll(), config.chunkLimits(),
                     config.maxPolicyLag(), queue, stats, publisher, this::status, registry);
-            TrainStep trainStep = new TrainStep(model, optimizer, config.loss(), ForwardPath.FAST);
-            this.trainer = new TrainerLoop(config, codec, optimizer, trainStep, queue, service::wakeWaiting, stats,
-                    publisher, registry);
+            this.trainer = config.r2d2() != null
+                    ? new R2d2Trainer(config, model, codec, optimizer, queue, service::wakeWaiting, stats, publisher,
+                            registry)
+                    : new TrainerLoop(config, codec, optimizer, new TrainStep(model, optimizer, config.loss(),
+                            ForwardPath.FAST), queue, service::wakeWaiting, stats, publisher, registry);
             Gauge.builder(Metrics.LEARNER_QUEUE, queue, ChunkQueue::size)
                     .description("Chunks waiting in the learner's queue")
                     .tag("role", LearnerService.ROLE)
@@ -327,6 +330,7 @@ public final class Learner implements AutoCloseable {
             Channels.close(channel);
         }
         if (trainerStopped) {
+            trainer.close();
             optimizer.close();
             model.close();
         } else {

@@ -8,6 +8,7 @@ import java.util.Objects;
 import dev.starling.transport.Channels;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.rl.LossConfig;
+import dev.starling.common.rl.R2d2Config;
 import dev.starling.transport.wire.ChunkLimits;
 import dev.starling.env.EnvironmentDefinition;
 import dev.starling.envs.EnvironmentRegistry;
@@ -49,6 +50,8 @@ import dev.starling.envs.EnvironmentRegistry;
  *     training (status frames, {@code starling_learner_samples_total} as the trainer takes them
  *     from the queue), but the trainer drops each batch it takes: no update, no publish, the
  *     weights and the parameter server's version never change
+ * @param r2d2 null for IMPALA (V-trace on each batch of chunks); set, the R2D2 replay learner
+ *     ({@link #withR2d2})
  */
 public record LearnerConfig(
         int port,
@@ -68,7 +71,8 @@ public record LearnerConfig(
         int maxMessageBytes,
         ChunkLimits chunkLimits,
         Duration startupTimeout,
-        boolean training) {
+        boolean training,
+        R2d2Config r2d2) {
 
     public static final int DEFAULT_UNROLL = 32;
     public static final int DEFAULT_BATCH_CHUNKS = 2;
@@ -139,6 +143,30 @@ public record LearnerConfig(
         if (startupTimeout == null || startupTimeout.isNegative() || startupTimeout.isZero()) {
             throw new IllegalArgumentException("startupTimeout must be positive, got " + startupTimeout);
         }
+        if (r2d2 != null) {
+            if (model.head() != ModelConfig.Head.DUELING_Q) {
+                throw new IllegalArgumentException("r2d2 trains a dueling Q-network: the model's head must be"
+                        + " DUELING_Q, got " + model.head());
+            }
+            if (unroll != r2d2.chunkSteps()) {
+                throw new IllegalArgumentException("r2d2: chunks must have sequence length - overlap = "
+                        + r2d2.chunkSteps() + " steps, got unroll " + unroll);
+            }
+        } else if (model.head() != ModelConfig.Head.ACTOR_CRITIC) {
+            throw new IllegalArgumentException("impala trains an actor-critic: the model's head must be ACTOR_CRITIC,"
+                    + " got " + model.head());
+        }
+    }
+
+    /**
+     * R2D2 instead of IMPALA: a replay learner of dueling-Q sequences; the model becomes a Q-network
+     * and chunks carry {@code r2d2.chunkSteps()} steps.
+     */
+    public LearnerConfig withR2d2(R2d2Config settings) {
+        return new LearnerConfig(port, parameterServer, model.withHead(ModelConfig.Head.DUELING_Q),
+                settings.chunkSteps(), batchChunks, queueChunks, maxPolicyLag, publishEvery,
+                optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device, maxMessageBytes, chunkLimits,
+                startupTimeout, training, settings);
     }
 
     /**
@@ -163,7 +191,7 @@ public record LearnerConfig(
                 DEFAULT_BATCH_CHUNKS, DEFAULT_QUEUE_CHUNKS, DEFAULT_MAX_POLICY_LAG, DEFAULT_PUBLISH_EVERY,
                 DEFAULT_OPTIMIZER_STATE_EVERY_SECONDS, DEFAULT_OPTIMIZER, DEFAULT_LEARNING_RATE,
                 LossConfig.defaults(), 1L, "cpu",
-                Channels.DEFAULT_MAX_MESSAGE_BYTES, ChunkLimits.defaults(), DEFAULT_STARTUP_TIMEOUT, true);
+                Channels.DEFAULT_MAX_MESSAGE_BYTES, ChunkLimits.defaults(), DEFAULT_STARTUP_TIMEOUT, true, null);
     }
 
     /** The model these settings train. */
@@ -174,87 +202,87 @@ public record LearnerConfig(
     public LearnerConfig withPort(int p) {
         return new LearnerConfig(p, parameterServer, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
-                maxMessageBytes, chunkLimits, startupTimeout, training);
+                maxMessageBytes, chunkLimits, startupTimeout, training, r2d2);
     }
 
     public LearnerConfig withParameterServer(String target) {
         return new LearnerConfig(port, target, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
-                maxMessageBytes, chunkLimits, startupTimeout, training);
+                maxMessageBytes, chunkLimits, startupTimeout, training, r2d2);
     }
 
     public LearnerConfig withModel(List<Integer> encoder, int lstm) {
         return new LearnerConfig(port, parameterServer, model.withArchitecture(encoder, lstm), unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
-                maxMessageBytes, chunkLimits, startupTimeout, training);
+                maxMessageBytes, chunkLimits, startupTimeout, training, r2d2);
     }
 
     public LearnerConfig withUnroll(int t) {
         return new LearnerConfig(port, parameterServer, model, t, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
-                maxMessageBytes, chunkLimits, startupTimeout, training);
+                maxMessageBytes, chunkLimits, startupTimeout, training, r2d2);
     }
 
     /** Chunks per update and queue capacity. */
     public LearnerConfig withBatching(int batch, int queue) {
         return new LearnerConfig(port, parameterServer, model, unroll, batch, queue,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
-                maxMessageBytes, chunkLimits, startupTimeout, training);
+                maxMessageBytes, chunkLimits, startupTimeout, training, r2d2);
     }
 
     public LearnerConfig withMaxPolicyLag(long lag) {
         return new LearnerConfig(port, parameterServer, model, unroll, batchChunks, queueChunks,
                 lag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
-                maxMessageBytes, chunkLimits, startupTimeout, training);
+                maxMessageBytes, chunkLimits, startupTimeout, training, r2d2);
     }
 
     /** Updates per publish and the optimizer-state interval. */
     public LearnerConfig withPublishing(int every, long optimizerStateSeconds) {
         return new LearnerConfig(port, parameterServer, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, every, optimizerStateSeconds, optimizer, learningRate, loss, seed, device,
-                maxMessageBytes, chunkLimits, startupTimeout, training);
+                maxMessageBytes, chunkLimits, startupTimeout, training, r2d2);
     }
 
     public LearnerConfig withOptimizer(String name, double lr) {
         return new LearnerConfig(port, parameterServer, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, name, lr, loss, seed, device,
-                maxMessageBytes, chunkLimits, startupTimeout, training);
+                maxMessageBytes, chunkLimits, startupTimeout, training, r2d2);
     }
 
     public LearnerConfig withLoss(LossConfig l) {
         return new LearnerConfig(port, parameterServer, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, l, seed, device,
-                maxMessageBytes, chunkLimits, startupTimeout, training);
+                maxMessageBytes, chunkLimits, startupTimeout, training, r2d2);
     }
 
     public LearnerConfig withSeed(long s) {
         return new LearnerConfig(port, parameterServer, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, s, device,
-                maxMessageBytes, chunkLimits, startupTimeout, training);
+                maxMessageBytes, chunkLimits, startupTimeout, training, r2d2);
     }
 
     public LearnerConfig withDevice(String d) {
         return new LearnerConfig(port, parameterServer, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, d,
-                maxMessageBytes, chunkLimits, startupTimeout, training);
+                maxMessageBytes, chunkLimits, startupTimeout, training, r2d2);
     }
 
     public LearnerConfig withMaxMessageBytes(int bytes) {
         return new LearnerConfig(port, parameterServer, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
-                bytes, chunkLimits, startupTimeout, training);
+                bytes, chunkLimits, startupTimeout, training, r2d2);
     }
 
     public LearnerConfig withChunkLimits(ChunkLimits limits) {
         return new LearnerConfig(port, parameterServer, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
-                maxMessageBytes, limits, startupTimeout, training);
+                maxMessageBytes, limits, startupTimeout, training, r2d2);
     }
 
     public LearnerConfig withStartupTimeout(Duration timeout) {
         return new LearnerConfig(port, parameterServer, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
-                maxMessageBytes, chunkLimits, timeout, training);
+                maxMessageBytes, chunkLimits, timeout, training, r2d2);
     }
 
     /**
@@ -264,6 +292,6 @@ public record LearnerConfig(
     public LearnerConfig withTraining(boolean on) {
         return new LearnerConfig(port, parameterServer, model, unroll, batchChunks, queueChunks,
                 maxPolicyLag, publishEvery, optimizerStateEverySeconds, optimizer, learningRate, loss, seed, device,
-                maxMessageBytes, chunkLimits, startupTimeout, on);
+                maxMessageBytes, chunkLimits, startupTimeout, on, r2d2);
     }
 }

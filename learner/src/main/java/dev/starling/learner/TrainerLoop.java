@@ -33,7 +33,7 @@ import io.micrometer.core.instrument.Timer;
  * {@link Learner} touches them before {@link #run()} starts and after the thread ended).
  * {@link #stop()} and {@link #hold(boolean)} may be called from any thread.
  */
-final class TrainerLoop implements Runnable {
+final class TrainerLoop implements Trainer {
 
     private static final System.Logger LOG = System.getLogger(TrainerLoop.class.getName());
 
@@ -157,18 +157,18 @@ final class TrainerLoop implements Runnable {
         LOG.log(Level.INFO, "trainer stopped after {0} updates", stats.updates());
     }
 
-    /** Counts {@code updates} applied by earlier learners (call before the thread starts). */
-    void resumeFrom(long updatesBefore) {
+    @Override
+    public void resumeFrom(long updatesBefore) {
         baseUpdates = updatesBefore;
     }
 
-    /** Asks the loop to end after the current update. */
-    void stop() {
+    @Override
+    public void stop() {
         running = false;
     }
 
-    /** Fault-injection point: while {@code true}, the trainer leaves the queue alone. */
-    void hold(boolean value) {
+    @Override
+    public void hold(boolean value) {
         held = value;
     }
 
@@ -177,8 +177,8 @@ final class TrainerLoop implements Runnable {
         return baseUpdates + stats.updates();
     }
 
-    /** The current weights, with the optimizer state if asked. */
-    Publisher.Snapshot snapshot(boolean withOptimizerState) {
+    @Override
+    public Publisher.Snapshot snapshot(boolean withOptimizerState) {
         return new Publisher.Snapshot(codec.encode(0),
                 withOptimizerState ? optimizer.exportState(codec.specHash()) : null,
                 totalUpdates(), optimizer.steps());

@@ -19,7 +19,9 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.T_TensorT_TensorTensor_T_T;
 import org.bytedeco.pytorch.T_TensorTensor_T;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -229,9 +231,23 @@ public final class ActorCritic implements AutoCloseable {
         }
     }
 
-    /** {@code [..., P + 1]}: the policy's outputs followed by the value. */
+    /**
+     * {@code [..., P + 1]}: the policy's outputs followed by the value; for a dueling Q-network
+     * ({@link ModelConfig.Head#DUELING_Q}) the P actions' Q-values followed by their maximum. The
+     * Q-network's linear layer has the same shape: its first P outputs are the advantages, the
+     * last the state value.
+     */
     public Tensor head(Tensor core) {
-        return head.forward(core);
+        Tensor y = head.forward(core);
+        if (config.head() == ModelConfig.Head.ACTOR_CRITIC) {
+            return y;
+        }
+        int p = config.policyOutputs();
+        int last = (int) y.dim() - 1;
+        Tensor advantages = y.narrow(last, 0, p);
+        Tensor q = advantages.sub(advantages.mean(new long[] {last}, true, new ScalarTypeOptional()))
+                .add(y.narrow(last, p, 1));
+        return torch.cat(new TensorVector(q, q.amax(new long[] {last}, true)), last);
     }
 
     /** The raw module, for the kernel canary test only: everything else calls {@link #lstmForward}. */

@@ -19,7 +19,20 @@ import dev.starling.env.ObservationSpace;
  * flattened output feeds the tanh layers. A box observation has no conv layers.
  */
 public record ModelConfig(ObservationSpace observationSpace, ActionSpace actionSpace, List<ConvLayer> convLayers,
-        List<Integer> encoderSizes, int lstmSize) {
+        List<Integer> encoderSizes, int lstmSize, Head head) {
+
+    /** What the head's {@link #policyOutputs()} + 1 outputs mean. */
+    public enum Head {
+        /** The policy's parameters, then the state value (impala, a3c, sync). */
+        ACTOR_CRITIC,
+        /**
+         * A dueling Q-network (r2d2; discrete actions only): Q(x, a) = V(x) + A(x, a) - mean A(x, .)
+         * for each action, then max_a Q(x, a), the greedy policy's value (what a truncated
+         * episode bootstraps from). Greedy acting takes the argmax of the first outputs, as the
+         * categorical policy's mode does.
+         */
+        DUELING_Q
+    }
 
     /**
      * One convolution of the image encoder.
@@ -77,6 +90,11 @@ public record ModelConfig(ObservationSpace observationSpace, ActionSpace actionS
     public ModelConfig {
         Objects.requireNonNull(observationSpace, "observationSpace");
         Objects.requireNonNull(actionSpace, "actionSpace");
+        Objects.requireNonNull(head, "head");
+        if (head == Head.DUELING_Q && !(actionSpace instanceof Discrete)) {
+            throw new IllegalArgumentException("a Q-network (r2d2) needs a discrete action space, got "
+                    + actionSpace.describe());
+        }
         convLayers = List.copyOf(Objects.requireNonNull(convLayers, "convLayers"));
         if (observationSpace instanceof Image image) {
             if (convLayers.isEmpty() || convLayers.size() > MAX_CONV_LAYERS) {
@@ -113,6 +131,12 @@ public record ModelConfig(ObservationSpace observationSpace, ActionSpace actionS
             requireRange("encoder width", w);
         }
         requireRange("lstmSize", lstmSize);
+    }
+
+    /** An actor-critic model of these layers. */
+    public ModelConfig(ObservationSpace observationSpace, ActionSpace actionSpace, List<ConvLayer> convLayers,
+            List<Integer> encoderSizes, int lstmSize) {
+        this(observationSpace, actionSpace, convLayers, encoderSizes, lstmSize, Head.ACTOR_CRITIC);
     }
 
     /**
@@ -198,14 +222,23 @@ public record ModelConfig(ObservationSpace observationSpace, ActionSpace actionS
 
     /** The same model with another architecture (the same conv layers). */
     public ModelConfig withArchitecture(List<Integer> encoder, int lstm) {
-        return new ModelConfig(observationSpace, actionSpace, convLayers, encoder, lstm);
+        return new ModelConfig(observationSpace, actionSpace, convLayers, encoder, lstm, head);
     }
 
-    /** "obs box(2), actions discrete(2), encoder [64], lstm 128"; images add "conv [16:3:2, ...]". */
+    /** The same layers with another head. */
+    public ModelConfig withHead(Head other) {
+        return new ModelConfig(observationSpace, actionSpace, convLayers, encoderSizes, lstmSize, other);
+    }
+
+    /**
+     * "obs box(2), actions discrete(2), encoder [64], lstm 128"; images add "conv [16:3:2, ...]", a
+     * Q-network ", head dueling-q".
+     */
     public String describe() {
         return "obs " + observationSpace.describe() + ", actions " + actionSpace.describe()
                 + (convLayers.isEmpty() ? "" : ", conv " + convLayers.stream().map(ConvLayer::describe).toList())
-                + ", encoder " + encoderSizes + ", lstm " + lstmSize;
+                + ", encoder " + encoderSizes + ", lstm " + lstmSize
+                + (head == Head.ACTOR_CRITIC ? "" : ", head dueling-q");
     }
 
     private static void requireRange(String name, int value) {

@@ -15,6 +15,7 @@ import dev.starling.env.ObservationSpace;
 import dev.starling.proto.v1.BoxSpace;
 import dev.starling.proto.v1.ConvLayerSpec;
 import dev.starling.proto.v1.DiscreteSpace;
+import dev.starling.proto.v1.Head;
 import dev.starling.proto.v1.ImageSpace;
 import dev.starling.proto.v1.ModelSpec;
 import dev.starling.proto.v1.TensorSpec;
@@ -33,7 +34,8 @@ public final class ModelSpecs {
                 .setObservationSpace(toProto(c.observationSpace()))
                 .setActionSpace(toProto(c.actionSpace()))
                 .addAllEncoderSizes(c.encoderSizes())
-                .setLstmSize(c.lstmSize());
+                .setLstmSize(c.lstmSize())
+                .setHead(c.head() == ModelConfig.Head.DUELING_Q ? Head.HEAD_DUELING_Q : Head.HEAD_ACTOR_CRITIC);
         for (ModelConfig.ConvLayer l : c.convLayers()) {
             b.addConvLayers(ConvLayerSpec.newBuilder().setChannels(l.channels()).setKernel(l.kernel())
                     .setStride(l.stride()));
@@ -60,8 +62,13 @@ public final class ModelSpecs {
         for (ConvLayerSpec l : spec.getConvLayersList()) {
             conv.add(new ModelConfig.ConvLayer(l.getChannels(), l.getKernel(), l.getStride()));
         }
+        ModelConfig.Head head = switch (spec.getHead()) {
+            case HEAD_ACTOR_CRITIC -> ModelConfig.Head.ACTOR_CRITIC;
+            case HEAD_DUELING_Q -> ModelConfig.Head.DUELING_Q;
+            default -> throw new IllegalArgumentException("head: unknown head " + spec.getHeadValue());
+        };
         return new ModelConfig(observationSpace(spec.getObservationSpace()), actionSpace(spec.getActionSpace()), conv,
-                new ArrayList<>(spec.getEncoderSizesList()), spec.getLstmSize());
+                new ArrayList<>(spec.getEncoderSizesList()), spec.getLstmSize(), head);
     }
 
     /** The wire form of an observation space. */
@@ -165,7 +172,7 @@ public final class ModelSpecs {
 
     /**
      * First 8 bytes (big-endian) of SHA-256 over the canonical text
-     * {@code obs=SPACE;actions=SPACE;encoder=E1,E2;lstm=H[;conv=C:K:S...];name:d0xd1;...} (the {@code hash} field
+     * {@code obs=SPACE;actions=SPACE;encoder=E1,E2;lstm=H[;conv=C:K:S...][;head=N];name:d0xd1;...} (the {@code hash} field
      * excluded; spaces in their {@code describe()} form, which carries every bound).
      */
     public static long hash(ModelSpec spec) {
@@ -178,6 +185,10 @@ public final class ModelSpecs {
         for (ConvLayerSpec l : spec.getConvLayersList()) {
             s.append(";conv=").append(l.getChannels()).append(':').append(l.getKernel()).append(':')
                     .append(l.getStride());
+        }
+        // Actor-critic models (every model before r2d2) hash as before.
+        if (spec.getHeadValue() != Head.HEAD_ACTOR_CRITIC_VALUE) {
+            s.append(";head=").append(spec.getHeadValue());
         }
         for (TensorSpec t : spec.getTensorsList()) {
             s.append(';').append(t.getName()).append(':');

@@ -10,12 +10,15 @@ import org.bytedeco.pytorch.Tensor;
  * actor in Java (sample an action from the head's outputs and report its log-probability, which
  * travels to the learner) and on the learner in libtorch (log-probabilities of the taken actions
  * and the entropy, with gradients). One implementation per action space: {@link Categorical},
- * {@link DiagonalGaussian}.
+ * {@link DiagonalGaussian}; a Q-network acts by {@link EpsilonGreedy}.
  */
-public sealed interface PolicyDistribution permits Categorical, DiagonalGaussian {
+public sealed interface PolicyDistribution permits Categorical, DiagonalGaussian, EpsilonGreedy {
 
-    /** The distribution of the model's action space. */
+    /** The distribution of the model's action space (a Q-network's: greedy). */
     static PolicyDistribution of(ModelConfig config) {
+        if (config.head() == ModelConfig.Head.DUELING_Q) {
+            return EpsilonGreedy.greedy(config.policyOutputs());
+        }
         return config.continuous() ? new DiagonalGaussian(config.actionSize()) : new Categorical(config.policyOutputs());
     }
 

@@ -123,7 +123,7 @@ public final class Rollout {
         for (int i = 0; i < parts.size(); i++) {
             Rollout p = parts.get(i);
             Rollout previous = i > 0 ? parts.get(i - 1) : null;
-            if (previous != null && !sameObservations(previous, previous.unroll, p, 0)) {
+            if (previous != null && !followsInTime(previous, p)) {
                 throw new IllegalArgumentException("rollout " + i + " does not start where rollout " + (i - 1)
                         + " ended: they are not consecutive");
             }
@@ -152,6 +152,17 @@ public final class Rollout {
         return joined;
     }
 
+    /**
+     * True if {@code next} can continue {@code previous} in time: the same rows and sizes, and
+     * its first observation is {@code previous}'s last in every row.
+     */
+    public static boolean followsInTime(Rollout previous, Rollout next) {
+        return previous.rows == next.rows && previous.observationSize == next.observationSize
+                && previous.images == next.images && previous.continuous == next.continuous
+                && previous.actionSize == next.actionSize && previous.lstmSize == next.lstmSize
+                && sameObservations(previous, previous.unroll, next, 0);
+    }
+
     /** True if x_ta of {@code a} equals x_tb of {@code b} in every row. */
     private static boolean sameObservations(Rollout a, int ta, Rollout b, int tb) {
         int frame = a.rows * a.observationSize;
@@ -162,16 +173,63 @@ public final class Rollout {
     }
 
     /**
+     * Copies sequence {@code srcRow} of {@code src} (same T and sizes) into sequence
+     * {@code dstRow} of this rollout: how sampled replay sequences become one training batch.
+     */
+    public void copyRowFrom(Rollout src, int srcRow, int dstRow) {
+        checkSameShape(src);
+        if (srcRow < 0 || srcRow >= src.rows || dstRow < 0 || dstRow >= rows) {
+            throw new IllegalArgumentException("row " + srcRow + " of " + src.rows + " into row " + dstRow + " of " + rows);
+        }
+        for (int t = 0; t <= unroll; t++) {
+            int from = (t * src.rows + srcRow) * observationSize;
+            int to = (t * rows + dstRow) * observationSize;
+            if (images) {
+                System.arraycopy(src.pixels, from, pixels, to, observationSize);
+            } else {
+                System.arraycopy(src.observations, from, observations, to, observationSize);
+            }
+        }
+        for (int t = 0; t < unroll; t++) {
+            int from = t * src.rows + srcRow;
+            int to = t * rows + dstRow;
+            if (continuous) {
+                System.arraycopy(src.continuousActions, from * actionSize, continuousActions, to * actionSize, actionSize);
+            } else {
+                actions[to] = src.actions[from];
+            }
+            rewards[to] = src.rewards[from];
+            dones[to] = src.dones[from];
+            truncated[to] = src.truncated[from];
+            bootstrapValues[to] = src.bootstrapValues[from];
+            behaviourLogProbs[to] = src.behaviourLogProbs[from];
+        }
+        System.arraycopy(src.initialH, srcRow * lstmSize, initialH, dstRow * lstmSize, lstmSize);
+        System.arraycopy(src.initialC, srcRow * lstmSize, initialC, dstRow * lstmSize, lstmSize);
+    }
+
+    /** Bytes of this rollout's arrays (what holding it costs, for a replay's memory bound). */
+    public long bytes() {
+        return (long) observations.length * Float.BYTES + pixels.length + (long) actions.length * Integer.BYTES
+                + (long) continuousActions.length * Float.BYTES + (long) rewards.length * Float.BYTES
+                + dones.length + truncated.length + (long) bootstrapValues.length * Float.BYTES
+                + (long) behaviourLogProbs.length * Float.BYTES + (long) (initialH.length + initialC.length) * Float.BYTES;
+    }
+
+    private void checkSameShape(Rollout src) {
+        if (src.unroll != unroll || src.observationSize != observationSize || src.images != images
+                || src.continuous != continuous || src.actionSize != actionSize || src.lstmSize != lstmSize) {
+            throw new IllegalArgumentException("rollout shapes differ");
+        }
+    }
+
+    /**
      * Copies {@code src} (same T and sizes, {@code src.rows} sequences) into sequences
      * {@code [rowOffset, rowOffset + src.rows)} of this rollout: how chunks from several actors
      * become one training batch.
      */
     public void copyRowsFrom(Rollout src, int rowOffset) {
-        if (src.unroll != unroll || src.observationSize != observationSize || src.images != images
-                || src.continuous != continuous
-                || src.actionSize != actionSize || src.lstmSize != lstmSize) {
-            throw new IllegalArgumentException("rollout shapes differ");
-        }
+        checkSameShape(src);
         if (rowOffset < 0 || rowOffset + src.rows > rows) {
             throw new IllegalArgumentException("rows [" + rowOffset + ", " + (rowOffset + src.rows)
                     + ") do not fit in " + rows);

@@ -39,6 +39,50 @@ public final class SequenceForward {
                 : loop(model, obs, h0, c0, dones, unroll, rows);
     }
 
+    /** An LSTM state {@code [B, H]} each. */
+    public record State(Tensor h, Tensor c) {
+    }
+
+    /**
+     * The state the LSTM carries into x_steps: it reads x_0 .. x_{steps-1} ({@code obs}'s first
+     * {@code steps} rows) from {@code (h0, c0)}, zeroed after every done among done_0 ..
+     * done_{steps-1} (R2D2's burn-in). Runs between dones in one LSTM call each. Under no-grad the
+     * result carries no graph (call it so for a burn-in).
+     */
+    public static State advance(ActorCritic model, Tensor obs, Tensor h0, Tensor c0, boolean[] dones, int steps,
+            int rows) {
+        Tensor h = h0.unsqueeze(0);
+        Tensor c = c0.unsqueeze(0);
+        if (steps == 0) {
+            return new State(h0, c0);
+        }
+        Tensor enc = model.encode(obs.narrow(0, 0, steps));
+        float[] keep = new float[rows];
+        int from = 0;
+        for (int t = 0; t < steps; t++) {
+            boolean anyDone = false;
+            for (int b = 0; b < rows; b++) {
+                anyDone |= dones[t * rows + b];
+            }
+            if (!anyDone && t < steps - 1) {
+                continue;
+            }
+            ActorCritic.LstmOutput r = model.lstmForward(enc.narrow(0, from, t + 1 - from), h, c);
+            h = r.h();
+            c = r.c();
+            if (anyDone) {
+                for (int b = 0; b < rows; b++) {
+                    keep[b] = dones[t * rows + b] ? 0f : 1f;
+                }
+                Tensor m = Torch.floats(keep, model.device(), 1, rows, 1);
+                h = h.mul(m);
+                c = c.mul(m);
+            }
+            from = t + 1;
+        }
+        return new State(h.squeeze(0), c.squeeze(0));
+    }
+
     private static Tensor loop(ActorCritic model, Tensor obs, Tensor h0, Tensor c0, boolean[] dones,
             int unroll, int rows) {
         int steps = unroll + 1;

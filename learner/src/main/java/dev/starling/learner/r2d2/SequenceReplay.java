@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Objects;
 import java.util.SplittableRandom;
 
+import dev.starling.common.rl.R2d2Config;
+
 /**
  * R2D2's prioritized replay of fixed-length sequences (Kapturowski et al., ICLR 2019), bounded
  * both in bytes and in number of sequences. Each sequence is an opaque {@code S} (the caller's
@@ -28,11 +30,11 @@ import java.util.SplittableRandom;
 public final class SequenceReplay<S> {
 
     /** R2D2's alpha: priorities are raised to this power before sampling. */
-    public static final double DEFAULT_PRIORITY_EXPONENT = 0.9;
+    public static final double DEFAULT_PRIORITY_EXPONENT = R2d2Config.DEFAULT_PRIORITY_EXPONENT;
     /** R2D2's beta for {@link #importanceWeights}. */
-    public static final double DEFAULT_IMPORTANCE_EXPONENT = 0.6;
+    public static final double DEFAULT_IMPORTANCE_EXPONENT = R2d2Config.DEFAULT_IMPORTANCE_EXPONENT;
     /** R2D2's eta for {@link #sequencePriority}: the weight of the max over the mean. */
-    public static final double DEFAULT_PRIORITY_ETA = 0.9;
+    public static final double DEFAULT_PRIORITY_ETA = R2d2Config.DEFAULT_PRIORITY_ETA;
     /**
      * Largest {@code maxSequences}. Slots are allocated up front (about 50 bytes each), so a cap
      * turns a mistaken huge value into a clear error instead of an OutOfMemoryError.

@@ -43,6 +43,17 @@ public final class Metrics {
     public static final String GRADIENTS_APPLIED = "starling.ps.gradients.applied";
     public static final String GRADIENTS_STALE = "starling.ps.gradients.stale";
     public static final String GRADIENT_FRAMES = "starling.ps.gradient.frames";
+    /** R2D2: sequences and bytes held by the learner's replay. */
+    public static final String REPLAY_SEQUENCES = "starling.replay.sequences";
+    public static final String REPLAY_BYTES = "starling.replay.bytes";
+    /** R2D2: priorities of the sequences each update samples. */
+    public static final String REPLAY_SAMPLED_PRIORITY = "starling.replay.sampled.priority";
+    /** R2D2: steps trained on (after burn-in) per environment step received. */
+    public static final String REPLAY_RATIO = "starling.replay.ratio";
+    /** R2D2: copies of the online network into the target network. */
+    public static final String TARGET_UPDATES = "starling.learner.target.updates";
+    /** R2D2: each actor's exploration rates (tag stat=min|max over its environments). */
+    public static final String ACTOR_EPSILON = "starling.actor.epsilon";
 
     private Metrics() {
     }
