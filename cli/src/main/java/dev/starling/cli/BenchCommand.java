@@ -26,6 +26,7 @@ import dev.starling.bench.IngestBenchmark;
 import dev.starling.bench.PixelBenchmark;
 import dev.starling.bench.RemoteEnvBenchmark;
 import dev.starling.envs.remote.PythonEnvServer;
+import dev.starling.common.rl.R2d2Config;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -70,7 +71,7 @@ final class BenchCommand implements Callable<Integer> {
             description = "Which sections to run (1-" + LAST_SECTION + "), e.g. --sections 3,4. Default: all.")
     Set<Integer> sections;
 
-    @Option(names = "--modes", description = "Instead: train masked CartPole to 475 in each mode (impala, a3c, sync), one after another in"
+    @Option(names = "--modes", description = "Instead: train masked CartPole to 475 in each mode (impala, a3c, r2d2, sync), one after another in"
             + " this run, and compare frames/s, time to solve and updates/s.")
     boolean modes;
 
@@ -468,29 +469,47 @@ final class BenchCommand implements Callable<Integer> {
         System.out.println("wrote " + out.resolve("bench.md") + " and " + out.resolve("bench.json"));
     }
 
+    /**
+     * r2d2's settings in {@code --modes}: the paper's target copy every 2,500 updates is ~5 minutes at
+     * the ~9 updates/s of 2 cores, too slow for CartPole's horizon (BENCHMARKS.md, R2D2).
+     */
+    static final List<String> R2D2_MODES_ARGS = List.of("--target-update-every", "200", "--optimizer", "adam",
+            "--learning-rate", "0.0005", "--min-replay-sequences", "500");
+
     /** Each training mode to the target on the same machine, one after another, with default settings, seeds 1..N. */
     private int modes() throws IOException {
         Files.createDirectories(out);
         int n = seedCount();
         StringBuilder md = new StringBuilder("| mode | seed | solved | wall s | frames | frames/s | updates | updates/s"
-                + " | final avg return | best eval |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
+                + " | samples replayed per frame | final avg return | best eval |\n"
+                + "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         Map<String, Object> results = new LinkedHashMap<>();
-        for (String mode : List.of("impala", "a3c", "sync")) {
+        for (String mode : List.of("impala", "a3c", "r2d2", "sync")) {
             List<Map<String, Object>> runs = new ArrayList<>();
             for (int seed = 1; seed <= n; seed++) {
-                Map<String, Object> s = train(List.of("--mode", mode, "--seed", Integer.toString(seed)),
-                        maxSeconds != null ? maxSeconds : 300, mode + "-seed" + seed);
+                List<String> args = new ArrayList<>(List.of("--mode", mode, "--seed", Integer.toString(seed)));
+                if (mode.equals("r2d2")) {
+                    args.addAll(R2D2_MODES_ARGS);
+                }
+                Map<String, Object> s = train(args, maxSeconds != null ? maxSeconds : 300, mode + "-seed" + seed);
                 double wall = number(s, "wall_seconds");
                 long updates = ((Number) s.get("updates")).longValue();
+                long frames = ((Number) s.get("frames")).longValue();
+                // impala, a3c and sync train on each frame once; r2d2 on batch x (M - burn-in) replayed steps per update.
+                double replayed = mode.equals("r2d2") && frames > 0
+                        ? (double) updates * R2d2Config.DEFAULT_BATCH_SEQUENCES
+                                * (R2d2Config.DEFAULT_SEQUENCE_LENGTH - R2d2Config.DEFAULT_BURN_IN) / frames
+                        : 1.0;
+                s.put("samples_replayed_per_frame", replayed);
                 Object best = s.get("best_eval_return");
-                md.append(String.format(Locale.ROOT, "| %s | %d | %s | %.1f | %,d | %,.0f | %,d | %.1f | %.1f | %s |%n", mode,
-                        seed, s.get("solved"), wall, ((Number) s.get("frames")).longValue(), number(s, "fps"), updates,
-                        wall > 0 ? updates / wall : 0, number(s, "final_avg_return"),
+                md.append(String.format(Locale.ROOT, "| %s | %d | %s | %.1f | %,d | %,.0f | %,d | %.1f | %.2f | %.1f | %s |%n",
+                        mode, seed, s.get("solved"), wall, frames, number(s, "fps"), updates,
+                        wall > 0 ? updates / wall : 0, replayed, number(s, "final_avg_return"),
                         best == null ? "none" : String.format(Locale.ROOT, "%.1f", ((Number) best).doubleValue())));
                 runs.add(s);
             }
             if (n > 1) {
-                md.append(String.format(Locale.ROOT, "| %s | median | %d of %d | %.1f | | %,.0f | | | | |%n", mode,
+                md.append(String.format(Locale.ROOT, "| %s | median | %d of %d | %.1f | | %,.0f | | | | | |%n", mode,
                         runs.stream().filter(r -> Boolean.TRUE.equals(r.get("solved"))).count(), n,
                         median(runs, BenchCommand::solveSeconds), median(runs, r -> number(r, "fps"))));
             }

@@ -70,12 +70,18 @@ final class ClusterRun implements AutoCloseable {
      * that dies is started again.
      */
     record Plan(Path runDir, List<String> parameterServerArgs, List<String> learnerArgs, List<List<String>> actorArgs,
-            boolean metrics, boolean secure, Supervisor.Budget budget) {
+            boolean metrics, boolean secure, Supervisor.Budget budget, String learnerHeap) {
+
+        /** The learner's heap when it holds no replay (impala). */
+        static final String LEARNER_HEAP = "1g";
+        /** The r2d2 learner's heap: its replay takes half (the default --replay-bytes). */
+        static final String REPLAY_LEARNER_HEAP = "4g";
 
         /** A plaintext plan with the default restart budget. */
         Plan(Path runDir, List<String> parameterServerArgs, List<String> learnerArgs, List<List<String>> actorArgs,
                 boolean metrics) {
-            this(runDir, parameterServerArgs, learnerArgs, actorArgs, metrics, false, Supervisor.Budget.of(5));
+            this(runDir, parameterServerArgs, learnerArgs, actorArgs, metrics, false, Supervisor.Budget.of(5),
+                    LEARNER_HEAP);
         }
     }
 
@@ -138,7 +144,7 @@ final class ClusterRun implements AutoCloseable {
             if (tls != null) {
                 learnerArgs.addAll(tls.serverArgs());
             }
-            startServing(LEARNER, 1, "1g", learnerArgs, learnerPort, ports, logs);
+            startServing(LEARNER, 1, plan.learnerHeap(), learnerArgs, learnerPort, ports, logs);
             LOG.info("learner up at " + learnerTarget + " (pid " + supervisor.process(LEARNER).pid() + ")");
             reporter = LEARNER;
         }

@@ -56,6 +56,9 @@ final class LearnerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         LearnerConfig config = config();
+        if (config.r2d2() != null) {
+            r2d2.checkReplayFitsHeap();
+        }
         role.watchParent();
         PrometheusMeterRegistry registry = Metrics.registry("learner");
         Learner learner = Learner.forPort(config, registry, role.security());

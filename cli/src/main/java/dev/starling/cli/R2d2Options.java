@@ -62,9 +62,10 @@ final class R2d2Options {
             description = "r2d2: replay bound in sequences; the oldest go first. Default: ${DEFAULT-VALUE}.")
     int replaySequences;
 
-    @Option(names = "--replay-bytes", defaultValue = "" + R2d2Config.DEFAULT_REPLAY_BYTES,
-            description = "r2d2: replay bound in bytes of held steps; the oldest go first. Default: ${DEFAULT-VALUE}"
-                    + " (2 GiB).")
+    @Option(names = "--replay-bytes", defaultValue = "0",
+            description = "r2d2: replay bound in bytes of held steps; the oldest go first. 0 = half the learner's"
+                    + " Java heap (train gives the r2d2 learner " + ClusterRun.Plan.REPLAY_LEARNER_HEAP + "; elsewhere"
+                    + " STARLING_JAVA_OPTS=-Xmx... sets it). Default: ${DEFAULT-VALUE}.")
     long replayBytes;
 
     @Option(names = "--min-replay-sequences", defaultValue = "" + R2d2Config.DEFAULT_MIN_REPLAY_SEQUENCES,
@@ -85,19 +86,33 @@ final class R2d2Options {
             description = "r2d2 actors: alpha of the epsilons above. Default: ${DEFAULT-VALUE}.")
     double epsilonAlpha;
 
-    /** The learner's settings; the discount, clip and reward scale from {@code loss}. */
+    /** The learner's settings; the discount, clip and reward scale from {@code loss}; 0 bytes = half this JVM's heap. */
     R2d2Config config(LossConfig loss) {
+        long heap = Runtime.getRuntime().maxMemory();
+        if (replayBytes < 0) {
+            throw new IllegalArgumentException("--replay-bytes must be >= 0 (0 = half the heap), got " + replayBytes);
+        }
         return new R2d2Config(sequenceLength, overlap, burnIn, nStep, loss.vtrace().discount(), valueRescalingEps,
                 priorityExponent, importanceExponent, priorityEta, targetUpdateEvery, batchSequences, replaySequences,
-                replayBytes, minReplaySequences, updatesPerChunk, loss.maxGradNorm(), loss.rewardScale());
+                replayBytes == 0 ? heap / 2 : replayBytes, minReplaySequences, updatesPerChunk, loss.maxGradNorm(),
+                loss.rewardScale());
     }
 
-    /** Steps per chunk: M - overlap (checked by {@link #config}). */
-    int chunkSteps() {
-        if (overlap < 0 || overlap >= sequenceLength) {
-            throw new IllegalArgumentException("--overlap must be in [0, --sequence-length - 1] = [0, "
-                    + (sequenceLength - 1) + "], got " + overlap);
+    /**
+     * The replay must fit the learner's own heap: a bound above 80% of it is refused. Called in the
+     * learner's process (train validates the options in its own, smaller JVM).
+     */
+    void checkReplayFitsHeap() {
+        long heap = Runtime.getRuntime().maxMemory();
+        if (replayBytes > heap / 10 * 8) {
+            throw new IllegalArgumentException("--replay-bytes " + replayBytes + " does not fit this learner's Java heap"
+                    + " of " + heap + " bytes (at most 80% of it): lower it or raise the heap (STARLING_JAVA_OPTS=-Xmx...)");
         }
+    }
+
+    /** Steps per chunk: M - overlap, once M is a multiple of it. */
+    int chunkSteps() {
+        R2d2Config.checkSequences(sequenceLength, overlap);
         return sequenceLength - overlap;
     }
 

@@ -18,6 +18,7 @@ import java.util.concurrent.Callable;
 import java.util.function.Function;
 import java.util.logging.Logger;
 
+import dev.starling.common.model.ModelConfig;
 import dev.starling.common.rl.ForwardPath;
 import dev.starling.common.rl.LossConfig;
 import dev.starling.common.rl.VTraceConfig;
@@ -278,12 +279,15 @@ final class TrainCommand implements Callable<Integer> {
             validateRole(new ActorCommand(), a, ActorCommand::config);
         }
         Optional<RunFolder.Row> resumedFrom = resume ? resumePoint(dir) : Optional.empty();
+        ModelConfig modelConfig = model.config(env.observationSpace(), env.actionSpace());
+        if (r2d2Mode) {
+            modelConfig = modelConfig.withHead(ModelConfig.Head.DUELING_Q);
+        }
         LOG.info(String.format(Locale.ROOT, "effective configuration: mode %s, env %s, actors %d x %d envs (%d in flight),"
                 + " T %d, model %s, seed %d, %s, %s%s, target %.1f, max frames %d, max seconds %.0f, run dir %s%s,"
                 + " transport %s, max restarts %d per role in 10 min",
-                mode, environment.definition().name(), actors, numEnvs, maxInFlight, t.unroll,
-                model.config(environment.definition().observationSpace(), environment.definition().actionSpace())
-                        .describe(), model.seed,
+                mode, environment.definition().name(), actors, numEnvs, maxInFlight,
+                r2d2Mode ? r2d2.chunkSteps() : t.unroll, modelConfig.describe(), model.seed,
                 lossOptions, learning, a3c ? ", max staleness " + maxStaleness : r2d2Mode ? ", r2d2 " + r2d2 : "",
                 target(), maxFrames, maxSeconds, dir,
                 resume ? " (resumed)" : "", secure ? "mutual TLS + bearer token" : "plaintext", maxRestarts));
@@ -291,7 +295,8 @@ final class TrainCommand implements Callable<Integer> {
         ClusterRun.Outcome outcome;
         try (RunFolder run = resume ? RunFolder.resume(dir) : RunFolder.create(dir);
                 ClusterRun cluster = new ClusterRun(new ClusterRun.Plan(dir, psArgs, learnerArgs, actorArgs, metrics, secure,
-                        Supervisor.Budget.of(maxRestarts)))) {
+                        Supervisor.Budget.of(maxRestarts),
+                        r2d2Mode ? ClusterRun.Plan.REPLAY_LEARNER_HEAP : ClusterRun.Plan.LEARNER_HEAP))) {
             SavedOptions.save(spec, dir);
             try {
                 cluster.start();

@@ -145,6 +145,74 @@ class ClusterTrainTest {
     }
 
     /**
+     * r2d2 through the cluster on a short budget: the r2d2 options reach the learner and the
+     * actor (a chunk of another length would be rejected), the replay fills and the learner
+     * trains a dueling Q-network, its metrics are exported, the checkpoint's spec names the
+     * Q-network head, and eval plays it. 16 environments and chunks of 20 steps: the replay holds
+     * the minimum of 64 sequences after the 5th chunk, and each chunk after that earns an update.
+     */
+    @Test
+    void r2d2ModeTrainsADuelingQNetworkOnTheCluster(@TempDir Path dir) throws Exception {
+        Path runDir = dir.resolve("run");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int targetUpdateEvery = 5;
+        CompletableFuture<Integer> training = CompletableFuture.supplyAsync(() -> Main.run(new PrintWriter(out, true),
+                new PrintWriter(err, true), "train", "--mode", "r2d2", "--env", "masked-cartpole", "--num-envs", "16",
+                "--sequence-length", "40", "--overlap", "20", "--burn-in", "10", "--batch-sequences", "16",
+                "--min-replay-sequences", "64", "--target-update-every", Integer.toString(targetUpdateEvery),
+                "--max-seconds", "15", "--eval-episodes", "0", "--seed", "7", "--metrics", "--run-dir",
+                runDir.toString()));
+        // While it trains: the learner's replay and target metrics, under their Prometheus names.
+        Path portFile = runDir.resolve("ports/learner.metrics");
+        String scraped = null;
+        while (!training.isDone()) {
+            if (Files.exists(portFile)) {
+                String s = scrape(Integer.parseInt(Files.readString(portFile).trim()));
+                if (value(s, "starling_learner_updates_total") >= 1) {
+                    scraped = s;
+                    break;
+                }
+            }
+            Thread.sleep(500);
+        }
+        int code = training.get(90, TimeUnit.SECONDS);
+        String summary = Files.readString(runDir.resolve("summary.json"));
+        String learnerLog = Files.readString(runDir.resolve("logs/learner.log"));
+        assertEquals(1, code, "the budget ends the run unsolved: " + out + err + "\n" + summary);
+        assertTrue(summary.contains("\"failure\": null"), summary);
+        assertTrue(summary.contains("\"mode\": \"r2d2\""), summary);
+        Matcher updates = Pattern.compile("\"updates\": (\\d+)").matcher(summary);
+        assertTrue(updates.find() && Long.parseLong(updates.group(1)) > 0,
+                "the learner trained: " + summary + "\nlearner log:\n" + tail(runDir.resolve("logs/learner.log")));
+        assertTrue(learnerLog.contains("r2d2 trainer started: sequences of 40 steps from chunks of 20, burn-in 10"),
+                tail(runDir.resolve("logs/learner.log")));
+        assertFalse(learnerLog.contains("rejected"), "the actors' chunks fit the learner: "
+                + tail(runDir.resolve("logs/learner.log")));
+
+        assertTrue(scraped != null, "no learner update was scraped before the run ended");
+        double sequences = value(scraped, "starling_replay_sequences");
+        assertTrue(sequences >= 64, "training started only with the minimum in the replay: " + sequences);
+        assertTrue(value(scraped, "starling_replay_bytes") > 0, scraped);
+        assertTrue(value(scraped, "starling_replay_ratio") > 0, scraped);
+        double scrapedUpdates = value(scraped, "starling_learner_updates_total");
+        double targetUpdates = value(scraped, "starling_learner_target_updates_total");
+        assertTrue(targetUpdates >= 0 && targetUpdates <= Math.floor(scrapedUpdates / targetUpdateEvery),
+                targetUpdates + " target updates after " + scrapedUpdates + " updates");
+        assertEquals(0, value(scraped, "starling_learner_skipped_updates_total"), scraped);
+
+        Checkpoint ckpt = EvalCommand.load(runDir.resolve("checkpoints"));
+        assertEquals(ModelConfig.Head.DUELING_Q, ModelSpecs.config(ckpt.getParameters().getSpec()).head(),
+                "the checkpoint holds the Q-network");
+        assertTrue(ckpt.hasOptimizerState(), "the learner's optimizer state is checkpointed");
+        StringWriter evalOut = new StringWriter();
+        StringWriter evalErr = new StringWriter();
+        assertEquals(0, Main.run(new PrintWriter(evalOut, true), new PrintWriter(evalErr, true), "eval",
+                "--checkpoint", runDir.toString(), "--episodes", "2"), evalOut + "" + evalErr);
+        assertTrue(evalOut.toString().contains("over 2 episodes of masked-cartpole"), evalOut.toString());
+    }
+
+    /**
      * Every role serves Prometheus metrics with the names of DESIGN.md (plus JVM and gRPC
      * meters), and they move: frames, samples and gRPC message counters grow, the version gauges
      * advance.

@@ -51,6 +51,13 @@ class OptionValidationTest {
         "--env-jar /nonexistent.jar    | starling train: --env-jar /nonexistent.jar: no such file",
         "--env scripted --max-frames 0 --max-seconds 0 | starling train: environment 'scripted' states no reward threshold: give --target-return, --max-frames or --max-seconds, or the run never ends",
         "--unroll abc                  | starling train: Invalid value for option '--unroll': 'abc' is not an int (see 'starling train --help')",
+        // r2d2: the launcher's own check, then what the learner and an actor would refuse.
+        "--mode bogus                  | starling train: unknown --mode 'bogus': expected impala, a3c, r2d2 or sync",
+        "--mode r2d2 --env pendulum    | starling train: --mode r2d2 needs a discrete action space; pendulum has box(-2,2;1) (use impala or a3c)",
+        "--mode r2d2 --overlap 30      | starling train: --overlap must be in [0, 79] with the sequence length 80 a multiple of (length - overlap), got 30 (sequences are built from whole chunks of length - overlap steps)",
+        "--mode r2d2 --burn-in 80      | starling train: --burn-in must be in [0, 79] (steps left to train on), got 80",
+        "--mode r2d2 --min-replay-sequences 10 | starling train: --min-replay-sequences must be in [--batch-sequences, --replay-sequences] = [64, 100000], got 10",
+        "--mode r2d2 --epsilon-base 2  | starling train: --epsilon-base must be in [0, 1], got 2.0",
     })
     void aBadTrainOptionIsOneLineAndStartsNothing(String options, String expected, @TempDir Path dir) {
         Path runDir = dir.resolve("run");
@@ -74,6 +81,14 @@ class OptionValidationTest {
         "learner --observation-space box(2) --action-space box(2) | starling learner: --action-space: action space 'box(2)': a continuous action box needs finite bounds, such as box(-1,1;2)",
         "actor --num-envs 100000            | starling actor: --num-envs must be in [1, 4096], got 100000",
         "parameter-server --keep-checkpoints 0 | starling parameter-server: --keep-checkpoints must be at least 1, got 0",
+        "actor --mode r2d2 --actor-index 2 --actor-count 2 | starling actor: --actor-index must be in [0, --actor-count - 1] and --actor-count >= 1, got 2 of 2",
+        "actor --mode r2d2 --env pendulum   | starling actor: --mode r2d2 needs a discrete action space; pendulum has box(-2,2;1) (use impala or a3c)",
+        "actor --mode bogus                 | starling actor: unknown --mode 'bogus': expected impala, a3c or r2d2",
+        "actor --mode r2d2 --overlap 30     | starling actor: --overlap must be in [0, 79] with the sequence length 80 a multiple of (length - overlap), got 30 (sequences are built from whole chunks of length - overlap steps)",
+        "learner --observation-space box(2) --action-space discrete(2) --mode r2d2 --replay-bytes 100000 | starling learner: --replay-bytes 100000 holds 32 sequences of this model (3112 bytes each), fewer than --min-replay-sequences 1000: training would never start",
+        "learner --observation-space box(2) --action-space box(-1,1;2) --mode r2d2 | starling learner: a Q-network (r2d2) needs a discrete action space, got box(-1,1;2)",
+        "learner --observation-space box(2) --action-space discrete(2) --mode a3c | starling learner: unknown --mode 'a3c': expected impala or r2d2 (a3c has no learner)",
+        "learner --observation-space box(2) --action-space discrete(2) --mode r2d2 --sequence-length 10 --overlap 4 | starling learner: --overlap must be in [0, 9] with the sequence length 10 a multiple of (length - overlap), got 4 (sequences are built from whole chunks of length - overlap steps)",
     })
     void aRoleStartedByHandNamesItsOptionToo(String command, String expected) {
         StringWriter err = new StringWriter();

@@ -9,6 +9,7 @@ import dev.starling.transport.Channels;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.rl.LossConfig;
 import dev.starling.common.rl.R2d2Config;
+import dev.starling.common.rl.Rollout;
 import dev.starling.transport.wire.ChunkLimits;
 import dev.starling.env.EnvironmentDefinition;
 import dev.starling.envs.EnvironmentRegistry;
@@ -151,6 +152,13 @@ public record LearnerConfig(
             if (unroll != r2d2.chunkSteps()) {
                 throw new IllegalArgumentException("r2d2: chunks must have sequence length - overlap = "
                         + r2d2.chunkSteps() + " steps, got unroll " + unroll);
+            }
+            long perSequence = new Rollout(r2d2.sequenceLength(), 1, model).bytes();
+            if (r2d2.replayBytes() / perSequence < r2d2.minReplaySequences()) {
+                throw new IllegalArgumentException("--replay-bytes " + r2d2.replayBytes() + " holds "
+                        + r2d2.replayBytes() / perSequence + " sequences of this model (" + perSequence + " bytes each),"
+                        + " fewer than --min-replay-sequences " + r2d2.minReplaySequences()
+                        + ": training would never start");
             }
         } else if (model.head() != ModelConfig.Head.ACTOR_CRITIC) {
             throw new IllegalArgumentException("impala trains an actor-critic: the model's head must be ACTOR_CRITIC,"

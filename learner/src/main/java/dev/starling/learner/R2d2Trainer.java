@@ -167,6 +167,7 @@ final class R2d2Trainer implements Trainer {
             }
             if (replay.size() < r2d2.minReplaySequences()) {
                 updatesOwed = 0;
+                lagsSinceUpdate.clear();
             } else if (updatesOwed >= 1 && config.training()) {
                 updatesOwed -= 1;
                 train();
@@ -181,12 +182,12 @@ final class R2d2Trainer implements Trainer {
         framesReceived.addAndGet(chunk.frames());
         long lag = Math.max(0, publisher.acknowledgedVersion() - chunk.policyVersion());
         policyLag.record(lag);
-        lagsSinceUpdate.add(lag);
         updatesOwed += r2d2.updatesPerChunk();
         if (!config.training()) {
             samples.increment(chunk.frames());
             return;
         }
+        lagsSinceUpdate.add(lag);
         ArrayDeque<QueuedChunk> mine = pending.computeIfAbsent(chunk.actorId(), id -> new ArrayDeque<>());
         QueuedChunk last = mine.peekLast();
         if (last != null && (chunk.sequence() != last.sequence() + 1

@@ -46,14 +46,7 @@ public record R2d2Config(int sequenceLength, int overlap, int burnIn, int nStep,
     public static final double DEFAULT_MAX_GRAD_NORM = 40;
 
     public R2d2Config {
-        if (sequenceLength < 2 || sequenceLength > 100_000) {
-            throw new IllegalArgumentException("--sequence-length must be in [2, 100000], got " + sequenceLength);
-        }
-        if (overlap < 0 || overlap >= sequenceLength || sequenceLength % (sequenceLength - overlap) != 0) {
-            throw new IllegalArgumentException("--overlap must be in [0, " + (sequenceLength - 1) + "] with the"
-                    + " sequence length " + sequenceLength + " a multiple of (length - overlap), got " + overlap
-                    + " (sequences are built from whole chunks of length - overlap steps)");
-        }
+        checkSequences(sequenceLength, overlap);
         if (burnIn < 0 || burnIn >= sequenceLength) {
             throw new IllegalArgumentException("--burn-in must be in [0, " + (sequenceLength - 1) + "] (steps left to"
                     + " train on), got " + burnIn);
@@ -102,6 +95,21 @@ public record R2d2Config(int sequenceLength, int overlap, int burnIn, int nStep,
         }
         if (!(rewardScale > 0) || Double.isInfinite(rewardScale)) {
             throw new IllegalArgumentException("reward scale must be finite and > 0, got " + rewardScale);
+        }
+    }
+
+    /**
+     * Checks that sequences of {@code sequenceLength} steps overlapping by {@code overlap} can be
+     * built from whole chunks of length - overlap steps (what actors check before they start).
+     */
+    public static void checkSequences(int sequenceLength, int overlap) {
+        if (sequenceLength < 2 || sequenceLength > 100_000) {
+            throw new IllegalArgumentException("--sequence-length must be in [2, 100000], got " + sequenceLength);
+        }
+        if (overlap < 0 || overlap >= sequenceLength || sequenceLength % (sequenceLength - overlap) != 0) {
+            throw new IllegalArgumentException("--overlap must be in [0, " + (sequenceLength - 1) + "] with the"
+                    + " sequence length " + sequenceLength + " a multiple of (length - overlap), got " + overlap
+                    + " (sequences are built from whole chunks of length - overlap steps)");
         }
     }
 
