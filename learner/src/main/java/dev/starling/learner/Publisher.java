@@ -9,6 +9,8 @@ import java.util.concurrent.locks.ReentrantLock;
 import dev.starling.transport.Backoff;
 import dev.starling.transport.Channels;
 import dev.starling.common.model.ModelSpecs;
+import dev.starling.common.model.ParameterCodec;
+import dev.starling.common.rl.Optimizer;
 import dev.starling.proto.v1.GetParametersRequest;
 import dev.starling.proto.v1.OptimizerState;
 import dev.starling.proto.v1.ParameterServerGrpc;
@@ -38,6 +40,12 @@ final class Publisher implements AutoCloseable {
 
     /** Weights to publish (version assigned at send time), maybe with the optimizer state. */
     record Snapshot(Parameters parameters, OptimizerState optimizerState, long learnerUpdates, long optimizerSteps) {
+
+        /** The model's current weights, with the optimizer state if asked. */
+        static Snapshot of(ParameterCodec codec, Optimizer optimizer, long learnerUpdates, boolean withOptimizerState) {
+            return new Snapshot(codec.encode(0), withOptimizerState ? optimizer.exportState(codec.specHash()) : null,
+                    learnerUpdates, optimizer.steps());
+        }
     }
 
     private final ParameterServerGrpc.ParameterServerBlockingStub stub;

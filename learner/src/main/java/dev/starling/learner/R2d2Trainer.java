@@ -22,7 +22,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 
 /**
  * The R2D2 training thread. Actors send chunks of m - overlap steps; for each actor the trainer
@@ -74,14 +73,9 @@ final class R2d2Trainer implements Trainer {
         }
     };
 
-    private final Counter samples;
-    private final Counter updates;
-    private final Counter skipped;
+    private final TrainerMeters meters;
     private final Counter targetUpdates;
-    private final Timer updateTime;
-    private final DistributionSummary policyLag;
     private final DistributionSummary sampledPriority;
-    private final TrainerLoop.LossGauges gauges = new TrainerLoop.LossGauges();
     private final AtomicLong framesReceived = new AtomicLong();
     private final AtomicLong stepsTrained = new AtomicLong();
 
@@ -109,20 +103,9 @@ final class R2d2Trainer implements Trainer {
         this.replay = new SequenceReplay<>(r2d2.replayBytes(), r2d2.replaySequences(), r2d2.priorityExponent(),
                 config.seed());
         String role = LearnerService.ROLE;
-        samples = Counter.builder(Metrics.LEARNER_SAMPLES).description("Environment steps trained on")
-                .tag("role", role).register(registry);
-        updates = Counter.builder(Metrics.LEARNER_UPDATES).description("Gradient updates applied")
-                .tag("role", role).register(registry);
-        skipped = Counter.builder(Metrics.LEARNER_SKIPPED)
-                .description("Updates skipped because the loss or the gradient was not finite")
-                .tag("role", role).register(registry);
+        meters = new TrainerMeters(registry, false);
         targetUpdates = Counter.builder(Metrics.TARGET_UPDATES)
                 .description("Copies of the online network into the target network").tag("role", role).register(registry);
-        updateTime = Timer.builder(Metrics.LEARNER_UPDATE_TIME).description("Time of one training update")
-                .tag("role", role).register(registry);
-        policyLag = DistributionSummary.builder(Metrics.POLICY_LAG)
-                .description("Versions between the trained weights and the weights that produced a chunk")
-                .baseUnit("versions").tag("role", role).publishPercentileHistogram().register(registry);
         sampledPriority = DistributionSummary.builder(Metrics.REPLAY_SAMPLED_PRIORITY)
                 .description("Priorities of the sequences an update samples").tag("role", role)
                 .publishPercentiles(0.5, 0.9, 0.99).register(registry);
@@ -134,11 +117,6 @@ final class R2d2Trainer implements Trainer {
         Gauge.builder(Metrics.REPLAY_RATIO, this, R2d2Trainer::replayRatio)
                 .description("Steps trained on (after burn-in) per environment step received").tag("role", role)
                 .strongReference(true).register(registry);
-        Gauge.builder(Metrics.LEARNER_LOSS, gauges, g -> g.total).description("Loss of the last update, by term")
-                .tag("role", role).tag("term", "total").strongReference(true).register(registry);
-        Gauge.builder(Metrics.LEARNER_GRAD_NORM, gauges, g -> g.gradNorm)
-                .description("Global gradient norm of the last update, before clipping")
-                .tag("role", role).strongReference(true).register(registry);
     }
 
     @Override
@@ -149,7 +127,7 @@ final class R2d2Trainer implements Trainer {
                 r2d2.replaySequences(), r2d2.replayBytes(), r2d2.minReplaySequences());
         while (running) {
             if (held) {
-                if (!sleepQuietly(5)) {
+                if (!TrainerLoop.sleepQuietly(5)) {
                     break;
                 }
                 continue;
@@ -181,10 +159,10 @@ final class R2d2Trainer implements Trainer {
     private void ingest(QueuedChunk chunk) {
         framesReceived.addAndGet(chunk.frames());
         long lag = Math.max(0, publisher.acknowledgedVersion() - chunk.policyVersion());
-        policyLag.record(lag);
+        meters.policyLag.record(lag);
         updatesOwed += r2d2.updatesPerChunk();
         if (!config.training()) {
-            samples.increment(chunk.frames());
+            meters.samples.increment(chunk.frames());
             return;
         }
         lagsSinceUpdate.add(lag);
@@ -227,14 +205,15 @@ final class R2d2Trainer implements Trainer {
                 r2d2.importanceExponent());
         long start = System.nanoTime();
         R2d2Step.Result r = step.update(batch, weights);
-        updateTime.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-        gauges.total = r.loss();
-        gauges.gradNorm = r.gradNorm();
+        meters.updateTime.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+        // A Q-network's TD loss is a value loss: it is reported as the baseline term too.
+        UpdateStats result = new UpdateStats(r.applied(), r.loss(), Double.NaN, r.loss(), Double.NaN, r.gradNorm());
+        meters.lastUpdate(result);
         long[] lags = lagsSinceUpdate.stream().mapToLong(Long::longValue).toArray();
         lagsSinceUpdate = new ArrayList<>();
-        stats.updated(new UpdateStats(r.applied(), r.loss(), Double.NaN, r.loss(), Double.NaN, r.gradNorm()), lags);
+        stats.updated(result, lags);
         if (!r.applied()) {
-            skipped.increment();
+            meters.skipped.increment();
             LOG.log(Level.WARNING, "skipped a non-finite update (loss {0}, grad norm {1}); weights and priorities"
                     + " unchanged", r.loss(), r.gradNorm());
             return;
@@ -246,9 +225,9 @@ final class R2d2Trainer implements Trainer {
             maxPriority = Math.max(maxPriority, priorities[i]);
         }
         replay.updatePriorities(sample.ids(), priorities);
-        samples.increment((double) b * trained);
+        meters.samples.increment((double) b * trained);
         stepsTrained.addAndGet((long) b * trained);
-        updates.increment();
+        meters.updates.increment();
         long applied = totalUpdates();
         if (applied % r2d2.targetUpdateEvery() == 0) {
             step.updateTarget();
@@ -299,23 +278,11 @@ final class R2d2Trainer implements Trainer {
 
     @Override
     public Publisher.Snapshot snapshot(boolean withOptimizerState) {
-        return new Publisher.Snapshot(codec.encode(0),
-                withOptimizerState ? optimizer.exportState(codec.specHash()) : null,
-                totalUpdates(), optimizer.steps());
+        return Publisher.Snapshot.of(codec, optimizer, totalUpdates(), withOptimizerState);
     }
 
     @Override
     public void close() {
         target.close();
-    }
-
-    private static boolean sleepQuietly(long millis) {
-        try {
-            Thread.sleep(millis);
-            return true;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
     }
 }

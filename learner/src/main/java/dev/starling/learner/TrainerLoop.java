@@ -3,20 +3,14 @@ package dev.starling.learner;
 import java.lang.System.Logger.Level;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.ToDoubleFunction;
 
-import dev.starling.transport.metrics.Metrics;
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.model.ParameterCodec;
 import dev.starling.common.rl.Optimizer;
 import dev.starling.common.rl.Rollout;
 import dev.starling.common.rl.TrainStep;
 import dev.starling.common.rl.UpdateStats;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.DistributionSummary;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 
 /**
  * The training thread: takes {@code batchChunks} chunks at a time from the {@link ChunkQueue},
@@ -54,27 +48,13 @@ final class TrainerLoop implements Trainer {
     /** Updates applied before this learner started (restored); set before the thread starts. */
     private long baseUpdates;
 
-    private final Counter samples;
-    private final Counter updates;
-    private final Counter skipped;
-    private final Timer updateTime;
-    private final DistributionSummary policyLag;
-    private final LossGauges gauges = new LossGauges();
+    private final TrainerMeters meters;
 
     private volatile boolean running = true;
     /** Fault-injection point for tests: while set, the loop takes nothing from the queue. */
     private volatile boolean held;
     private Rollout batchRollout;
     private int sincePublish;
-
-    /** Last loss terms and gradient norm, read by the gauges. */
-    static final class LossGauges {
-        volatile double total = Double.NaN;
-        volatile double policy = Double.NaN;
-        volatile double baseline = Double.NaN;
-        volatile double entropy = Double.NaN;
-        volatile double gradNorm = Double.NaN;
-    }
 
     TrainerLoop(LearnerConfig config, ParameterCodec codec, Optimizer optimizer, TrainStep trainStep,
             ChunkQueue queue, Runnable roomFreed, LearnerStats stats, Publisher publisher, MeterRegistry registry) {
@@ -87,38 +67,7 @@ final class TrainerLoop implements Trainer {
         this.roomFreed = roomFreed;
         this.stats = stats;
         this.publisher = publisher;
-        String role = LearnerService.ROLE;
-        samples = Counter.builder(Metrics.LEARNER_SAMPLES).description("Environment steps trained on")
-                .tag("role", role).register(registry);
-        updates = Counter.builder(Metrics.LEARNER_UPDATES).description("Gradient updates applied")
-                .tag("role", role).register(registry);
-        skipped = Counter.builder(Metrics.LEARNER_SKIPPED)
-                .description("Updates skipped because the loss or the gradient was not finite")
-                .tag("role", role).register(registry);
-        updateTime = Timer.builder(Metrics.LEARNER_UPDATE_TIME).description("Time of one training update")
-                .tag("role", role).register(registry);
-        policyLag = DistributionSummary.builder(Metrics.POLICY_LAG)
-                .description("Versions between the trained weights and the weights that produced a chunk")
-                .baseUnit("versions")
-                .tag("role", role)
-                .publishPercentileHistogram()
-                .register(registry);
-        lossGauge(registry, "total", g -> g.total);
-        lossGauge(registry, "policy", g -> g.policy);
-        lossGauge(registry, "baseline", g -> g.baseline);
-        lossGauge(registry, "entropy", g -> g.entropy);
-        Gauge.builder(Metrics.LEARNER_GRAD_NORM, gauges, g -> g.gradNorm)
-                .description("Global gradient norm of the last update, before clipping")
-                .tag("role", role).strongReference(true).register(registry);
-    }
-
-    private void lossGauge(MeterRegistry registry, String term, ToDoubleFunction<LossGauges> f) {
-        Gauge.builder(Metrics.LEARNER_LOSS, gauges, f)
-                .description("Loss of the last update, by term")
-                .tag("role", LearnerService.ROLE)
-                .tag("term", term)
-                .strongReference(true)
-                .register(registry);
+        this.meters = new TrainerMeters(registry, true);
     }
 
     @Override
@@ -179,9 +128,7 @@ final class TrainerLoop implements Trainer {
 
     @Override
     public Publisher.Snapshot snapshot(boolean withOptimizerState) {
-        return new Publisher.Snapshot(codec.encode(0),
-                withOptimizerState ? optimizer.exportState(codec.specHash()) : null,
-                totalUpdates(), optimizer.steps());
+        return Publisher.Snapshot.of(codec, optimizer, totalUpdates(), withOptimizerState);
     }
 
     private void train(List<QueuedChunk> batch) {
@@ -190,25 +137,21 @@ final class TrainerLoop implements Trainer {
         long[] lags = new long[batch.size()];
         for (int i = 0; i < lags.length; i++) {
             lags[i] = Math.max(0, version - batch.get(i).policyVersion());
-            policyLag.record(lags[i]);
+            meters.policyLag.record(lags[i]);
         }
         long start = System.nanoTime();
         UpdateStats result = trainStep.update(rollout);
-        updateTime.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-        samples.increment(rollout.frames());
-        gauges.total = result.loss();
-        gauges.policy = result.policyLoss();
-        gauges.baseline = result.baselineLoss();
-        gauges.entropy = result.entropy();
-        gauges.gradNorm = result.gradNorm();
+        meters.updateTime.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+        meters.samples.increment(rollout.frames());
+        meters.lastUpdate(result);
         stats.updated(result, lags);
         if (!result.applied()) {
-            skipped.increment();
+            meters.skipped.increment();
             LOG.log(Level.WARNING, "skipped a non-finite update (loss {0}, grad norm {1}); weights unchanged",
                     result.loss(), result.gradNorm());
             return;
         }
-        updates.increment();
+        meters.updates.increment();
         long applied = stats.updates();
         if (++sincePublish >= config.publishEvery()) {
             sincePublish = 0;
@@ -227,7 +170,7 @@ final class TrainerLoop implements Trainer {
         for (QueuedChunk c : batch) {
             frames += c.frames();
         }
-        samples.increment(frames);
+        meters.samples.increment(frames);
     }
 
     /** One chunk is trained as it is; several are copied side by side into one batch. */
@@ -251,7 +194,7 @@ final class TrainerLoop implements Trainer {
     }
 
     /** False if interrupted (the flag is kept). */
-    private static boolean sleepQuietly(long millis) {
+    static boolean sleepQuietly(long millis) {
         try {
             Thread.sleep(millis);
             return true;
