@@ -68,6 +68,12 @@ final class R2d2Options {
                     + " STARLING_JAVA_OPTS=-Xmx... sets it). Default: ${DEFAULT-VALUE}.")
     long replayBytes;
 
+    @Option(names = "--replay-dir", paramLabel = "DIR",
+            description = "r2d2 learner: save the replay to DIR/replay.bin when the learner stops and load it when it"
+                    + " starts (train --checkpoint-replay sets it to the run folder's replay/). Default: none (a"
+                    + " restarted learner refills its replay from the actors).")
+    java.nio.file.Path replayDir;
+
     @Option(names = "--min-replay-sequences", defaultValue = "" + R2d2Config.DEFAULT_MIN_REPLAY_SEQUENCES,
             description = "r2d2: no update before the replay holds this many sequences. Default: ${DEFAULT-VALUE}.")
     int minReplaySequences;
@@ -95,7 +101,7 @@ final class R2d2Options {
         return new R2d2Config(sequenceLength, overlap, burnIn, nStep, loss.vtrace().discount(), valueRescalingEps,
                 priorityExponent, importanceExponent, priorityEta, targetUpdateEvery, batchSequences, replaySequences,
                 replayBytes == 0 ? heap / 2 : replayBytes, minReplaySequences, updatesPerChunk, loss.maxGradNorm(),
-                loss.rewardScale());
+                loss.rewardScale(), replayDir);
     }
 
     /**

@@ -139,6 +139,12 @@ final class TrainCommand implements Callable<Integer> {
                     + " its checkpoint holds the final weights only, no optimizer state.")
     boolean resume;
 
+    @Option(names = "--checkpoint-replay",
+            description = "r2d2: the learner saves its replay to <run-dir>/replay/ when it stops and loads it when it"
+                    + " starts again (a restarted role, --resume). Default: off (a restarted learner refills its replay"
+                    + " from the actors).")
+    boolean checkpointReplay;
+
     @Option(names = "--max-restarts", defaultValue = "5", paramLabel = "N",
             description = "impala, a3c: a role whose process exits is started again (same arguments and port, after"
                     + " 1 s doubling to 30 s), at most N times within 10 minutes per role; a role that dies once more"
@@ -248,6 +254,10 @@ final class TrainCommand implements Callable<Integer> {
             if (r2d2Mode) {
                 learnerArgs.addAll(List.of("--mode", "r2d2"));
                 learnerArgs.addAll(r2d2.learnerArgs());
+                java.nio.file.Path replayDir = checkpointReplay ? dir.resolve("replay").toAbsolutePath() : r2d2.replayDir;
+                if (replayDir != null) {
+                    learnerArgs.addAll(List.of("--replay-dir", replayDir.toString()));
+                }
             }
         }
         SplittableRandom seeds = new SplittableRandom(model.seed);
@@ -406,6 +416,14 @@ final class TrainCommand implements Callable<Integer> {
     private void validateOwnOptions() {
         if (!List.of("impala", "a3c", "r2d2", "sync").contains(mode)) {
             throw new IllegalArgumentException("unknown --mode '" + mode + "': expected impala, a3c, r2d2 or sync");
+        }
+        if ((checkpointReplay || r2d2.replayDir != null) && !mode.equals("r2d2")) {
+            throw new IllegalArgumentException("--checkpoint-replay and --replay-dir keep an r2d2 learner's replay: use"
+                    + " them with --mode r2d2");
+        }
+        if (checkpointReplay && r2d2.replayDir != null) {
+            throw new IllegalArgumentException("--checkpoint-replay keeps the replay in the run folder; --replay-dir"
+                    + " somewhere else: give one of them");
         }
         if (mode.equals("r2d2") && !(environment.definition().actionSpace() instanceof dev.starling.env.Discrete)) {
             throw new IllegalArgumentException("--mode r2d2 needs a discrete action space; "

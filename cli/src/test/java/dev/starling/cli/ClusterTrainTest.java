@@ -161,16 +161,19 @@ class ClusterTrainTest {
                 new PrintWriter(err, true), "train", "--mode", "r2d2", "--env", "masked-cartpole", "--num-envs", "16",
                 "--sequence-length", "40", "--overlap", "20", "--burn-in", "10", "--batch-sequences", "16",
                 "--min-replay-sequences", "64", "--target-update-every", Integer.toString(targetUpdateEvery),
-                "--max-seconds", "15", "--eval-episodes", "0", "--seed", "7", "--metrics", "--run-dir",
-                runDir.toString()));
+                "--max-seconds", "15", "--eval-episodes", "0", "--seed", "7", "--metrics", "--checkpoint-replay",
+                "--run-dir", runDir.toString()));
         // While it trains: the learner's replay and target metrics, under their Prometheus names.
         Path portFile = runDir.resolve("ports/learner.metrics");
+        Path actorPortFile = runDir.resolve("ports/actor-0.metrics");
         String scraped = null;
+        String actorScraped = null;
         while (!training.isDone()) {
-            if (Files.exists(portFile)) {
+            if (Files.exists(portFile) && Files.exists(actorPortFile)) {
                 String s = scrape(Integer.parseInt(Files.readString(portFile).trim()));
                 if (value(s, "starling_learner_updates_total") >= 1) {
                     scraped = s;
+                    actorScraped = scrape(Integer.parseInt(Files.readString(actorPortFile).trim()));
                     break;
                 }
             }
@@ -200,6 +203,17 @@ class ClusterTrainTest {
         assertTrue(targetUpdates >= 0 && targetUpdates <= Math.floor(scrapedUpdates / targetUpdateEvery),
                 targetUpdates + " target updates after " + scrapedUpdates + " updates");
         assertEquals(0, value(scraped, "starling_learner_skipped_updates_total"), scraped);
+        // The lone actor's 16 environments span Ape-X's spread: 0.4 down to 0.4^8.
+        assertEquals(0.4, value(actorScraped, "starling_actor_epsilon{actor=\"actor-0\",role=\"actor\",stat=\"max\"}"),
+                1e-6, actorScraped);
+        assertEquals(Math.pow(0.4, 8),
+                value(actorScraped, "starling_actor_epsilon{actor=\"actor-0\",role=\"actor\",stat=\"min\"}"), 1e-6,
+                actorScraped);
+        // --checkpoint-replay: the learner saved its replay when it stopped.
+        Path replayFile = runDir.resolve("replay/replay.bin");
+        assertTrue(Files.size(replayFile) > 0, "no replay saved");
+        assertTrue(learnerLog.contains("replay sequences to " + runDir.resolve("replay").toAbsolutePath()),
+                tail(runDir.resolve("logs/learner.log")));
 
         Checkpoint ckpt = EvalCommand.load(runDir.resolve("checkpoints"));
         assertEquals(ModelConfig.Head.DUELING_Q, ModelSpecs.config(ckpt.getParameters().getSpec()).head(),

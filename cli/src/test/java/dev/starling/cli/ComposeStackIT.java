@@ -82,6 +82,8 @@ class ComposeStackIT {
     /** The stack of the running test: its compose command line and Prometheus port. */
     private static List<String> compose;
     private static int prometheusPort;
+    /** STARLING_MODE for the stack, as a user sets it on the host (null: the compose file's default, impala). */
+    private static String mode;
 
     @BeforeAll
     static void prerequisites() throws Exception {
@@ -152,6 +154,43 @@ class ComposeStackIT {
             trainsAndScrapes(PROJECT);
         } finally {
             down(PROJECT);
+        }
+    }
+
+    /**
+     * {@code STARLING_MODE=r2d2 docker compose up}: the learner and the actors switch to r2d2 (the
+     * parameter server serves both). The replay fills past its minimum, the learner trains, every
+     * actor reports the Ape-X spread of its environments (each replica spans 0.4 to 0.4^8), and
+     * the dashboard's R2D2 row has data from the stack itself, not from its "or vector(0)".
+     */
+    @Test
+    void r2d2ModeTrainsFromTheReplayAndFillsItsDashboardRow() throws Exception {
+        String project = PROJECT + "-r2d2";
+        mode = "r2d2";
+        try {
+            up(project);
+            try {
+                long deadline = System.nanoTime() + STACK_TIMEOUT.toNanos();
+                assertEquals(ACTORS, awaitValue("count(up{job=\"actor\"} == 1)", v -> v >= ACTORS, deadline), 0.0);
+                double sequences = awaitValue("sum(starling_replay_sequences)", v -> v >= 1000, deadline);
+                double updates0 = awaitValue("sum(starling_learner_updates_total)", v -> v > 0, deadline);
+                double updates1 = awaitValue("sum(starling_learner_updates_total)", v -> v > updates0, deadline);
+                assertTrue(updates1 > updates0 && sequences >= 1000, updates0 + " -> " + updates1 + " updates");
+                assertTrue(awaitValue("sum(starling_replay_bytes)", v -> v > 0, deadline) > 0);
+                assertTrue(awaitValue("max(starling_replay_ratio)", v -> v > 0, deadline) > 0);
+                awaitValue("sum(starling_replay_sampled_priority_count)", v -> v > 0, deadline);
+                assertEquals(ACTORS, awaitValue("count(starling_actor_epsilon{stat=\"max\"})", v -> v >= ACTORS,
+                        deadline), 0.0, "every actor reports its epsilons");
+                assertEquals(0.4, awaitValue("max(starling_actor_epsilon{stat=\"max\"})", v -> true, deadline), 1e-6);
+                assertEquals(Math.pow(0.4, 8), awaitValue("min(starling_actor_epsilon{stat=\"min\"})", v -> true,
+                        deadline), 1e-6);
+                awaitValue("sum(rate(starling_replay_sampled_priority_count[1m]))", v -> v > 0, deadline);
+                assertEquals(0.0, awaitValue("sum(starling_learner_skipped_updates_total)", v -> true, deadline), 0.0);
+            } finally {
+                down(project);
+            }
+        } finally {
+            mode = null;
         }
     }
 
@@ -339,6 +378,11 @@ class ComposeStackIT {
         env.put("STARLING_CREDENTIALS_DIR", CREDENTIALS.toString());
         env.put("PROMETHEUS_PORT", Integer.toString(prometheusPort));
         env.putIfAbsent("PROMETHEUS_BINARY", "/usr/bin/prometheus");
+        if (mode != null) {
+            env.put("STARLING_MODE", mode);
+        } else {
+            env.remove("STARLING_MODE");
+        }
         if (buildNetwork != null) {
             env.put("BUILD_NETWORK", buildNetwork);
         }

@@ -58,6 +58,8 @@ class OptionValidationTest {
         "--mode r2d2 --burn-in 80      | starling train: --burn-in must be in [0, 79] (steps left to train on), got 80",
         "--mode r2d2 --min-replay-sequences 10 | starling train: --min-replay-sequences must be in [--batch-sequences, --replay-sequences] = [64, 100000], got 10",
         "--mode r2d2 --epsilon-base 2  | starling train: --epsilon-base must be in [0, 1], got 2.0",
+        "--checkpoint-replay           | starling train: --checkpoint-replay and --replay-dir keep an r2d2 learner's replay: use them with --mode r2d2",
+        "--mode r2d2 --checkpoint-replay --replay-dir /tmp/x | starling train: --checkpoint-replay keeps the replay in the run folder; --replay-dir somewhere else: give one of them",
     })
     void aBadTrainOptionIsOneLineAndStartsNothing(String options, String expected, @TempDir Path dir) {
         Path runDir = dir.resolve("run");

@@ -1,5 +1,6 @@
 package dev.starling.learner;
 
+import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -39,8 +40,10 @@ import io.micrometer.core.instrument.MeterRegistry;
  * {@link R2d2Step} (burn-in, n-step double Q, importance weights), the sampled sequences' new
  * priorities; the target network is copied from the online one every
  * {@link R2d2Config#targetUpdateEvery()} updates and after a restore. Weights and optimizer state
- * go to the parameter server as in impala ({@link TrainerLoop}); the replay is not saved: a
- * restarted learner keeps its weights and optimizer and refills the replay from the actors.
+ * go to the parameter server as in impala ({@link TrainerLoop}): a restarted learner keeps its
+ * weights and optimizer, and refills the replay from the actors unless
+ * {@link R2d2Config#replayDir()} keeps it ({@link ReplayFile}: saved when the learner closes,
+ * loaded when it starts).
  */
 final class R2d2Trainer implements Trainer {
 
@@ -87,6 +90,8 @@ final class R2d2Trainer implements Trainer {
     private int sincePublish;
     private Rollout batch;
     private List<Long> lagsSinceUpdate = new ArrayList<>();
+    /** The replay directory held a file this learner could not load: it is not written over. */
+    private boolean unusableFile;
 
     R2d2Trainer(LearnerConfig config, ActorCritic online, ParameterCodec codec, Optimizer optimizer, ChunkQueue queue,
             Runnable roomFreed, LearnerStats stats, Publisher publisher, MeterRegistry registry) {
@@ -109,6 +114,7 @@ final class R2d2Trainer implements Trainer {
         sampledPriority = DistributionSummary.builder(Metrics.REPLAY_SAMPLED_PRIORITY)
                 .description("Priorities of the sequences an update samples").tag("role", role)
                 .publishPercentiles(0.5, 0.9, 0.99).register(registry);
+        load();
         Gauge.builder(Metrics.REPLAY_SEQUENCES, replay, SequenceReplay::size)
                 .description("Sequences in the replay").tag("role", role).register(registry);
         Gauge.builder(Metrics.REPLAY_BYTES, replay, SequenceReplay::bytes)
@@ -250,11 +256,6 @@ final class R2d2Trainer implements Trainer {
         return frames == 0 ? 0 : (double) stepsTrained.get() / frames;
     }
 
-    /** Sequences in the replay (for tests). */
-    int replaySize() {
-        return replay.size();
-    }
-
     long totalUpdates() {
         return baseUpdates + stats.updates();
     }
@@ -284,5 +285,50 @@ final class R2d2Trainer implements Trainer {
     @Override
     public void close() {
         target.close();
+        save();
+    }
+
+    /** The saved replay, if there is one for this model (a file that cannot be used is logged and left alone). */
+    private void load() {
+        if (r2d2.replayDir() == null) {
+            return;
+        }
+        try {
+            List<ReplayFile.Saved> saved = ReplayFile.read(r2d2.replayDir(), config.modelConfig(), codec.specHash(),
+                    r2d2.sequenceLength(), config.chunkLimits());
+            for (ReplayFile.Saved s : saved) {
+                replay.add(new Sequence(s.steps(), 0), s.steps().bytes(), s.priority());
+                maxPriority = Math.max(maxPriority, s.priority());
+            }
+            if (!saved.isEmpty()) {
+                LOG.log(Level.INFO, "loaded {0} replay sequences from {1} (the replay holds {2})", saved.size(),
+                        r2d2.replayDir(), replay.size());
+            }
+        } catch (IOException e) {
+            unusableFile = true;
+            LOG.log(Level.WARNING, "not loading the saved replay ({0}); starting with an empty one, and leaving the"
+                    + " file as it is", e.getMessage());
+        }
+    }
+
+    /** Writes the replay where it is kept, if anywhere (after the thread ended). */
+    private void save() {
+        if (r2d2.replayDir() == null) {
+            return;
+        }
+        if (unusableFile) {
+            LOG.log(Level.WARNING, "not saving the replay: {0} holds a replay file this learner could not load",
+                    r2d2.replayDir());
+            return;
+        }
+        long start = System.nanoTime();
+        List<SequenceReplay.Entry<Sequence>> entries = replay.entries();
+        try {
+            ReplayFile.write(r2d2.replayDir(), config.modelConfig(), codec.specHash(), r2d2.sequenceLength(), entries);
+            LOG.log(Level.INFO, "saved {0} replay sequences to {1} in {2,number,#.#} s", entries.size(),
+                    r2d2.replayDir(), (System.nanoTime() - start) / 1e9);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "could not save the replay to " + r2d2.replayDir() + ": " + e, e);
+        }
     }
 }

@@ -3,11 +3,17 @@ package dev.starling.learner;
 import static dev.starling.learner.Cluster.ENVS;
 import static dev.starling.learner.Cluster.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.lang.reflect.Field;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 
 import dev.starling.common.model.ModelConfig;
 import dev.starling.common.model.ModelSpecs;
@@ -26,6 +32,7 @@ import dev.starling.transport.wire.ChunkCodec;
 import io.grpc.Status;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The r2d2 learner ({@link R2d2Trainer}) against a real in-process parameter server, fed over the
@@ -56,13 +63,18 @@ class R2d2LearnerTest {
 
     /** The test's r2d2 settings; the rest are R2D2's defaults. */
     static R2d2Config r2d2(int minReplay, long replayBytes) {
+        return r2d2(minReplay, replayBytes, null);
+    }
+
+    /** The same, saving the replay in {@code replayDir} (null: not saved). */
+    static R2d2Config r2d2(int minReplay, long replayBytes, java.nio.file.Path replayDir) {
         double discount = 0.99;
         double updatesPerChunk = 1;
         double rewardScale = 1;
         return new R2d2Config(SEQUENCE, OVERLAP, BURN_IN, N_STEP, discount, ValueRescaling.DEFAULT_EPSILON,
                 R2d2Config.DEFAULT_PRIORITY_EXPONENT, R2d2Config.DEFAULT_IMPORTANCE_EXPONENT,
                 R2d2Config.DEFAULT_PRIORITY_ETA, TARGET_EVERY, BATCH, REPLAY_SEQUENCES, replayBytes, minReplay,
-                updatesPerChunk, R2d2Config.DEFAULT_MAX_GRAD_NORM, rewardScale);
+                updatesPerChunk, R2d2Config.DEFAULT_MAX_GRAD_NORM, rewardScale, replayDir);
     }
 
     /**
@@ -263,6 +275,74 @@ class R2d2LearnerTest {
         assertTrue(node.registry.get(Metrics.LEARNER_GRAD_NORM).gauge().value() > 0);
         assertEquals(0, node.counter(Metrics.LEARNER_SKIPPED));
         assertEquals(updates, cluster.held().getOptimizerState().getStep());
+    }
+
+    /**
+     * With a replay directory the learner writes its replay when it closes and a new learner reads
+     * it back: the same sequences, step for step, with the priorities training gave them; read
+     * and written again unchanged. A file of another model, or a cut one, is left alone and the
+     * learner starts with an empty replay.
+     */
+    @Test
+    void aSavedReplayComesBackWithItsPriorities(@TempDir Path dir) throws Exception {
+        Cluster cluster = new Cluster(grpc);
+        int minReplay = 2 * ENVS * 2;
+        LearnerConfig config = config(r2d2(minReplay, UNBOUNDED_BYTES, dir));
+        Cluster.Node first = cluster.learner(config);
+        first.learner.start();
+        Actor a = new Feed(first).actor("actor-a", 100);
+        int chunks = 10;
+        long updates = chunks - minReplay / ENVS;
+        for (int i = 0; i < chunks; i++) {
+            a.send(a.next());
+        }
+        await(() -> first.learner.status().getUpdates() == updates, updates + " updates");
+        first.learner.close();
+        ModelConfig model = config.modelConfig();
+        List<ReplayFile.Saved> saved = ReplayFile.read(dir, model, first.specHash(), SEQUENCE, config.chunkLimits());
+        assertEquals((chunks - 1) * ENVS, saved.size(), "every sequence added");
+        assertTrue(saved.stream().mapToDouble(ReplayFile.Saved::priority).distinct().count() > 2,
+                "training set priorities of its own: " + saved.stream().map(ReplayFile.Saved::priority).toList());
+
+        Cluster.Node second = cluster.learner(config);
+        second.learner.start();
+        assertEquals(saved.size(), second.registry.get(Metrics.REPLAY_SEQUENCES).gauge().value(),
+                "the replay is back before any chunk arrives");
+        second.learner.close();
+        List<ReplayFile.Saved> again = ReplayFile.read(dir, model, first.specHash(), SEQUENCE, config.chunkLimits());
+        assertEquals(saved.size(), again.size());
+        for (int i = 0; i < saved.size(); i++) {
+            assertEquals(saved.get(i).priority(), again.get(i).priority(), "priority of sequence " + i);
+            assertSameSteps(saved.get(i).steps(), again.get(i).steps(), "sequence " + i);
+        }
+
+        // Another model (another LSTM width, its own parameter server): the file is not for it, and
+        // it does not write over a file it could not use.
+        byte[] file = Files.readAllBytes(dir.resolve(ReplayFile.NAME));
+        Cluster.Node other = new Cluster(grpc).learner(config.withModel(model.encoderSizes(), model.lstmSize() + 1));
+        other.learner.start();
+        assertEquals(0, other.registry.get(Metrics.REPLAY_SEQUENCES).gauge().value());
+        other.learner.close();
+        assertArrayEquals(file, Files.readAllBytes(dir.resolve(ReplayFile.NAME)), "left alone");
+        Files.write(dir.resolve(ReplayFile.NAME), java.util.Arrays.copyOf(file, file.length / 2));
+        IOException cut = assertThrows(IOException.class,
+                () -> ReplayFile.read(dir, model, first.specHash(), SEQUENCE, config.chunkLimits()));
+        assertTrue(cut.getMessage().contains(ReplayFile.NAME), cut.getMessage());
+        Cluster.Node fourth = cluster.learner(config);
+        fourth.learner.start();
+        assertEquals(0, fourth.registry.get(Metrics.REPLAY_SEQUENCES).gauge().value(), "a cut file is not loaded");
+        fourth.learner.close();
+    }
+
+    private static void assertSameSteps(Rollout expected, Rollout actual, String what) {
+        assertArrayEquals(expected.observations, actual.observations, what + " observations");
+        assertArrayEquals(expected.actions, actual.actions, what + " actions");
+        assertArrayEquals(expected.rewards, actual.rewards, what + " rewards");
+        assertArrayEquals(expected.dones, actual.dones, what + " dones");
+        assertArrayEquals(expected.truncated, actual.truncated, what + " truncated");
+        assertArrayEquals(expected.bootstrapValues, actual.bootstrapValues, what + " bootstrap values");
+        assertArrayEquals(expected.initialH, actual.initialH, what + " h0");
+        assertArrayEquals(expected.initialC, actual.initialC, what + " c0");
     }
 
     /** What the learner's trainer would publish now. The learner has no accessor for it; read while the trainer is idle. */

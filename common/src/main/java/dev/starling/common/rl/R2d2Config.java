@@ -23,11 +23,13 @@ package dev.starling.common.rl;
  * @param updatesPerChunk     updates per chunk received (sets the replay ratio)
  * @param maxGradNorm         global gradient-norm clip
  * @param rewardScale         rewards are multiplied by this before the target
+ * @param replayDir           where the learner saves its replay when it closes and loads it when it
+ *                            starts; null: the replay lives in memory only (a restart refills it)
  */
 public record R2d2Config(int sequenceLength, int overlap, int burnIn, int nStep, double discount,
         double valueRescalingEps, double priorityExponent, double importanceExponent, double priorityEta,
         int targetUpdateEvery, int batchSequences, int replaySequences, long replayBytes, int minReplaySequences,
-        double updatesPerChunk, double maxGradNorm, double rewardScale) {
+        double updatesPerChunk, double maxGradNorm, double rewardScale, java.nio.file.Path replayDir) {
 
     public static final int DEFAULT_SEQUENCE_LENGTH = 80;
     public static final int DEFAULT_OVERLAP = 40;
@@ -119,7 +121,7 @@ public record R2d2Config(int sequenceLength, int overlap, int burnIn, int nStep,
                 DEFAULT_DISCOUNT, ValueRescaling.DEFAULT_EPSILON, DEFAULT_PRIORITY_EXPONENT, DEFAULT_IMPORTANCE_EXPONENT,
                 DEFAULT_PRIORITY_ETA, DEFAULT_TARGET_UPDATE_EVERY,
                 DEFAULT_BATCH_SEQUENCES, DEFAULT_REPLAY_SEQUENCES, DEFAULT_REPLAY_BYTES, DEFAULT_MIN_REPLAY_SEQUENCES,
-                DEFAULT_UPDATES_PER_CHUNK, DEFAULT_MAX_GRAD_NORM, 1);
+                DEFAULT_UPDATES_PER_CHUNK, DEFAULT_MAX_GRAD_NORM, 1, null);
     }
 
     /** T of the chunks actors send: m - overlap. */

@@ -34,7 +34,7 @@ class R2d2ConfigTest {
         R2d2Config build() {
             return new R2d2Config(sequenceLength, overlap, burnIn, nStep, discount, valueRescalingEps,
                     priorityExponent, importanceExponent, priorityEta, targetUpdateEvery, batchSequences,
-                    replaySequences, replayBytes, minReplaySequences, updatesPerChunk, maxGradNorm, rewardScale);
+                    replaySequences, replayBytes, minReplaySequences, updatesPerChunk, maxGradNorm, rewardScale, null);
         }
 
         static R2d2Config with(Consumer<Settings> change) {

@@ -283,6 +283,20 @@ public final class SequenceReplay<S> {
         return weights;
     }
 
+    /** One held sequence, its size and its priority, as {@link #entries()} lists them. */
+    public record Entry<S>(S sequence, long bytes, double priority) {
+    }
+
+    /** Every held sequence, oldest first (what a saved replay writes, and adds back in that order). */
+    public synchronized List<Entry<S>> entries() {
+        List<Entry<S>> out = new ArrayList<>(size());
+        for (long id = oldestId; id < nextId; id++) {
+            int s = slot(id);
+            out.add(new Entry<>(sequences.get(s), sizes[s], priorities[s]));
+        }
+        return out;
+    }
+
     /** Sequences held now. */
     public synchronized int size() {
         return (int) (nextId - oldestId);
