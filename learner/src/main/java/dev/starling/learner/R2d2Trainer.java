@@ -51,7 +51,6 @@ final class R2d2Trainer implements Trainer {
 
     /** Actors whose unfinished sequences are remembered; the longest-silent one is forgotten first. */
     static final int MAX_ACTORS_TRACKED = 4096;
-    private static final long GC_EVERY_UPDATES = 500;
 
     /** One environment's sequence: row {@code row} of a joined rollout shared with its neighbours. */
     record Sequence(Rollout steps, int row) {
@@ -67,6 +66,7 @@ final class R2d2Trainer implements Trainer {
     private final Runnable roomFreed;
     private final LearnerStats stats;
     private final Publisher publisher;
+    private final UpdateCadence cadence;
     private final SequenceReplay<Sequence> replay;
     /** Per actor, its newest chunks that may still begin a sequence (oldest first). */
     private final Map<String, ArrayDeque<QueuedChunk>> pending = new LinkedHashMap<>(16, 0.75f, true) {
@@ -87,7 +87,6 @@ final class R2d2Trainer implements Trainer {
     private long baseUpdates;
     private double updatesOwed;
     private double maxPriority = 1;
-    private int sincePublish;
     private Rollout batch;
     private List<Long> lagsSinceUpdate = new ArrayList<>();
     /** The replay directory held a file this learner could not load: it is not written over. */
@@ -103,6 +102,7 @@ final class R2d2Trainer implements Trainer {
         this.roomFreed = roomFreed;
         this.stats = stats;
         this.publisher = publisher;
+        this.cadence = new UpdateCadence(config, publisher);
         this.target = new ActorCritic(config.modelConfig(), config.seed(), online.device());
         this.step = new R2d2Step(online, target, optimizer, r2d2);
         this.replay = new SequenceReplay<>(r2d2.replayBytes(), r2d2.replaySequences(), r2d2.priorityExponent(),
@@ -239,15 +239,7 @@ final class R2d2Trainer implements Trainer {
             step.updateTarget();
             targetUpdates.increment();
         }
-        if (++sincePublish >= config.publishEvery()) {
-            sincePublish = 0;
-            boolean withOptimizer = publisher.nanosSinceOptimizerStateAck()
-                    >= TimeUnit.SECONDS.toNanos(config.optimizerStateEverySeconds());
-            publisher.offer(snapshot(withOptimizer));
-        }
-        if (applied % GC_EVERY_UPDATES == 0) {
-            System.gc();
-        }
+        cadence.applied(applied, this);
     }
 
     /** Steps trained on per environment step received (0 before any). */

@@ -33,8 +33,6 @@ final class TrainerLoop implements Trainer {
 
     /** How long one wait for a batch lasts before the loop re-checks {@link #stop()}. */
     static final long POLL_MILLIS = 100;
-    /** Collect the small Java-side wrappers of native objects now and then (see FACTS.md). */
-    private static final long GC_EVERY_UPDATES = 500;
 
     private final LearnerConfig config;
     private final ModelConfig modelConfig;
@@ -45,6 +43,7 @@ final class TrainerLoop implements Trainer {
     private final Runnable roomFreed;
     private final LearnerStats stats;
     private final Publisher publisher;
+    private final UpdateCadence cadence;
     /** Updates applied before this learner started (restored); set before the thread starts. */
     private long baseUpdates;
 
@@ -54,7 +53,6 @@ final class TrainerLoop implements Trainer {
     /** Fault-injection point for tests: while set, the loop takes nothing from the queue. */
     private volatile boolean held;
     private Rollout batchRollout;
-    private int sincePublish;
 
     TrainerLoop(LearnerConfig config, ParameterCodec codec, Optimizer optimizer, TrainStep trainStep,
             ChunkQueue queue, Runnable roomFreed, LearnerStats stats, Publisher publisher, MeterRegistry registry) {
@@ -67,6 +65,7 @@ final class TrainerLoop implements Trainer {
         this.roomFreed = roomFreed;
         this.stats = stats;
         this.publisher = publisher;
+        this.cadence = new UpdateCadence(config, publisher);
         this.meters = new TrainerMeters(registry, true);
     }
 
@@ -152,16 +151,7 @@ final class TrainerLoop implements Trainer {
             return;
         }
         meters.updates.increment();
-        long applied = stats.updates();
-        if (++sincePublish >= config.publishEvery()) {
-            sincePublish = 0;
-            boolean withOptimizer = publisher.nanosSinceOptimizerStateAck()
-                    >= TimeUnit.SECONDS.toNanos(config.optimizerStateEverySeconds());
-            publisher.offer(snapshot(withOptimizer));
-        }
-        if (applied % GC_EVERY_UPDATES == 0) {
-            System.gc();
-        }
+        cadence.applied(stats.updates(), this);
     }
 
     /** Training off: the steps count as taken from the queue, the chunks are dropped. */
