@@ -1,5 +1,6 @@
 package dev.starling.cli;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 
@@ -72,7 +73,7 @@ final class R2d2Options {
             description = "r2d2 learner: save the replay to DIR/replay.bin when the learner stops and load it when it"
                     + " starts (train --checkpoint-replay sets it to the run folder's replay/). Default: none (a"
                     + " restarted learner refills its replay from the actors).")
-    java.nio.file.Path replayDir;
+    Path replayDir;
 
     @Option(names = "--min-replay-sequences", defaultValue = "" + R2d2Config.DEFAULT_MIN_REPLAY_SEQUENCES,
             description = "r2d2: no update before the replay holds this many sequences. Default: ${DEFAULT-VALUE}.")

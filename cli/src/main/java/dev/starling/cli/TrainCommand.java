@@ -22,6 +22,7 @@ import dev.starling.common.model.ModelConfig;
 import dev.starling.common.rl.ForwardPath;
 import dev.starling.common.rl.LossConfig;
 import dev.starling.common.rl.VTraceConfig;
+import dev.starling.env.Discrete;
 import dev.starling.env.EnvironmentDefinition;
 import dev.starling.learner.SyncConfig;
 import dev.starling.learner.SolveJudge;
@@ -254,7 +255,7 @@ final class TrainCommand implements Callable<Integer> {
             if (r2d2Mode) {
                 learnerArgs.addAll(List.of("--mode", "r2d2"));
                 learnerArgs.addAll(r2d2.learnerArgs());
-                java.nio.file.Path replayDir = checkpointReplay ? dir.resolve("replay").toAbsolutePath() : r2d2.replayDir;
+                Path replayDir = checkpointReplay ? dir.resolve("replay").toAbsolutePath() : r2d2.replayDir;
                 if (replayDir != null) {
                     learnerArgs.addAll(List.of("--replay-dir", replayDir.toString()));
                 }
@@ -425,7 +426,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--checkpoint-replay keeps the replay in the run folder; --replay-dir"
                     + " somewhere else: give one of them");
         }
-        if (mode.equals("r2d2") && !(environment.definition().actionSpace() instanceof dev.starling.env.Discrete)) {
+        if (mode.equals("r2d2") && !(environment.definition().actionSpace() instanceof Discrete)) {
             throw new IllegalArgumentException("--mode r2d2 needs a discrete action space; "
                     + environment.definition().name() + " has " + environment.definition().actionSpace().describe()
                     + " (use impala or a3c)");

@@ -1,5 +1,7 @@
 package dev.starling.common.rl;
 
+import java.nio.file.Path;
+
 /**
  * R2D2's settings (Kapturowski et al., ICLR 2019), each with the paper's default where it has one.
  * Actors send chunks of {@link #chunkSteps()} = m - overlap steps; the learner joins each actor's
@@ -29,7 +31,7 @@ package dev.starling.common.rl;
 public record R2d2Config(int sequenceLength, int overlap, int burnIn, int nStep, double discount,
         double valueRescalingEps, double priorityExponent, double importanceExponent, double priorityEta,
         int targetUpdateEvery, int batchSequences, int replaySequences, long replayBytes, int minReplaySequences,
-        double updatesPerChunk, double maxGradNorm, double rewardScale, java.nio.file.Path replayDir) {
+        double updatesPerChunk, double maxGradNorm, double rewardScale, Path replayDir) {
 
     public static final int DEFAULT_SEQUENCE_LENGTH = 80;
     public static final int DEFAULT_OVERLAP = 40;

@@ -29,12 +29,6 @@ import dev.starling.common.rl.R2d2Config;
  */
 public final class SequenceReplay<S> {
 
-    /** R2D2's alpha: priorities are raised to this power before sampling. */
-    public static final double DEFAULT_PRIORITY_EXPONENT = R2d2Config.DEFAULT_PRIORITY_EXPONENT;
-    /** R2D2's beta for {@link #importanceWeights}. */
-    public static final double DEFAULT_IMPORTANCE_EXPONENT = R2d2Config.DEFAULT_IMPORTANCE_EXPONENT;
-    /** R2D2's eta for {@link #sequencePriority}: the weight of the max over the mean. */
-    public static final double DEFAULT_PRIORITY_ETA = R2d2Config.DEFAULT_PRIORITY_ETA;
     /**
      * Largest {@code maxSequences}. Slots are allocated up front (about 50 bytes each), so a cap
      * turns a mistaken huge value into a clear error instead of an OutOfMemoryError.
@@ -226,7 +220,7 @@ public final class SequenceReplay<S> {
      * {@code absTdErrors[from, from + length)}, the sequence's trained steps (after the burn-in).
      *
      * @param absTdErrors absolute TD errors, finite and >= 0 in the range
-     * @param eta in [0, 1]; R2D2 uses {@value #DEFAULT_PRIORITY_ETA}
+     * @param eta in [0, 1]; R2D2 uses {@value R2d2Config#DEFAULT_PRIORITY_ETA}
      */
     public static double sequencePriority(double[] absTdErrors, int from, int length, double eta) {
         if (from < 0 || length < 1 || from > absTdErrors.length - length) {
@@ -258,7 +252,7 @@ public final class SequenceReplay<S> {
      * @param probabilities the draws' probabilities, as in {@link Sample#probabilities()}, each in (0, 1]
      * @param size the number of sequences the draws were made from ({@link Sample#replaySize()})
      * @param beta in [0, 1]: 0 gives all weights 1, 1 undoes the bias fully; R2D2 uses
-     *     {@value #DEFAULT_IMPORTANCE_EXPONENT}
+     *     {@value R2d2Config#DEFAULT_IMPORTANCE_EXPONENT}
      */
     public static double[] importanceWeights(double[] probabilities, int size, double beta) {
         if (size < 1) {

@@ -18,6 +18,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
+import dev.starling.common.rl.R2d2Config;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -177,7 +178,7 @@ class SequenceReplayTest {
         assertMessage(() -> new SequenceReplay<>(100, 10, 1.5, SEED), "priorityExponent", "1.5");
         assertMessage(() -> new SequenceReplay<>(100, 10, Double.NaN, SEED), "priorityExponent", "NaN");
 
-        SequenceReplay<String> replay = new SequenceReplay<>(100, 10, SequenceReplay.DEFAULT_PRIORITY_EXPONENT, SEED);
+        SequenceReplay<String> replay = new SequenceReplay<>(100, 10, R2d2Config.DEFAULT_PRIORITY_EXPONENT, SEED);
         assertEquals(100, replay.maxBytes());
         assertEquals(10, replay.maxSequences());
         assertEquals(0.9, replay.priorityExponent());
@@ -259,7 +260,7 @@ class SequenceReplayTest {
         assertEquals(2.8625, SequenceReplay.sequencePriority(errors, 1, 4, 0.9), 1e-12);
         assertEquals(3, SequenceReplay.sequencePriority(errors, 1, 4, 1), 1e-12);
         assertEquals(1.625, SequenceReplay.sequencePriority(errors, 1, 4, 0), 1e-12);
-        assertEquals(100, SequenceReplay.sequencePriority(errors, 5, 1, SequenceReplay.DEFAULT_PRIORITY_ETA), 1e-12);
+        assertEquals(100, SequenceReplay.sequencePriority(errors, 5, 1, R2d2Config.DEFAULT_PRIORITY_ETA), 1e-12);
 
         assertMessage(() -> SequenceReplay.sequencePriority(errors, 3, 4, 0.9), "[3, 3 + 4)", "length 6");
         assertMessage(() -> SequenceReplay.sequencePriority(errors, -1, 2, 0.9), "[-1, -1 + 2)");
@@ -280,7 +281,7 @@ class SequenceReplayTest {
         // Beta 0.6 (the default), size 10: (10 * 0.2)^-0.6 / (10 * 0.05)^-0.6 = 4^-0.6.
         assertArrayEquals(new double[] {Math.pow(4, -0.6), 1},
                 SequenceReplay.importanceWeights(new double[] {0.2, 0.05}, 10,
-                        SequenceReplay.DEFAULT_IMPORTANCE_EXPONENT), 1e-12);
+                        R2d2Config.DEFAULT_IMPORTANCE_EXPONENT), 1e-12);
 
         assertMessage(() -> SequenceReplay.importanceWeights(new double[] {0.5}, 0, 0.6), "size", "0");
         assertMessage(() -> SequenceReplay.importanceWeights(new double[] {0.5}, 2, -1), "beta", "-1");
